@@ -1,0 +1,79 @@
+"""MultusCluster: the EKS control plane (pulumi-eks), with the VPC CNI kept primary."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from .core.model import StackConfig
+
+
+def endpoint_and_ca(kubeconfig_json: str) -> tuple[str, str]:
+    """API endpoint and CA from the kubeconfig pulumi-eks renders (scalar outputs only)."""
+    cluster = json.loads(kubeconfig_json)["clusters"][0]["cluster"]
+    return cluster["server"], cluster["certificate-authority-data"]
+
+
+class MultusCluster(pulumi.ComponentResource):
+    """No default node group (ours carry multus ENIs), API authentication, pinned VPC CNI."""
+
+    cluster_name: str
+    kubeconfig: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        vpc_id: pulumi.Input[str],
+        private_subnet_ids: list[pulumi.Input[str]],
+        public_subnet_ids: list[pulumi.Input[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("eks-multus:index:MultusCluster", name, None, opts)
+        c = cfg.cluster
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            name=cfg.cluster_name,
+            version=c.kubernetes_version,
+            vpc_id=vpc_id,
+            private_subnet_ids=private_subnet_ids,
+            public_subnet_ids=public_subnet_ids,
+            skip_default_node_group=True,
+            authentication_mode="API",
+            kubernetes_service_ip_address_range=str(c.service_cidr),
+            endpoint_public_access=c.endpoint_public_access,
+            endpoint_private_access=c.endpoint_private_access,
+            public_access_cidrs=[str(x) for x in c.public_access_cidrs] or None,
+            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=c.vpc_cni_version),
+            tags=dict(cfg.tags) or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.cluster_name = cfg.cluster_name
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        parsed = cluster.kubeconfig_json.apply(endpoint_and_ca)
+        self.endpoint = parsed.apply(lambda p: p[0])
+        self.certificate_authority = parsed.apply(lambda p: p[1])
+        self.node_security_group_id = cluster.node_security_group_id
+        self.cluster_security_group_id = cluster.cluster_security_group_id
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "endpoint": self.endpoint,
+                "nodeSecurityGroupId": self.node_security_group_id,
+            }
+        )

@@ -1,0 +1,91 @@
+"""CNI configs for NetworkAttachmentDefinitions, generated from the validated model.
+
+Output is deterministic: keys in a fixed, readable order, `name` always set
+(the multi-net spec wants it equal to the NAD name).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .ipplan import vpc_router, whereabouts_excludes
+from .model import (
+    HostDeviceNetwork,
+    HostLocalIpam,
+    IpvlanNetwork,
+    Route,
+    StaticIpam,
+    WhereaboutsIpam,
+)
+
+Network = IpvlanNetwork | HostDeviceNetwork
+
+
+def ipam_config(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> dict[str, Any]:
+    if isinstance(ipam, HostLocalIpam):
+        out: dict[str, Any] = {"type": "host-local", "subnet": str(ipam.subnet)}
+        if ipam.range_start:
+            out["rangeStart"] = str(ipam.range_start)
+        if ipam.range_end:
+            out["rangeEnd"] = str(ipam.range_end)
+        out["gateway"] = str(ipam.gateway or vpc_router(ipam.subnet))
+    elif isinstance(ipam, WhereaboutsIpam):
+        gateway = ipam.gateway or vpc_router(ipam.range)
+        out = {"type": "whereabouts", "range": str(ipam.range)}
+        if ipam.range_start:
+            out["range_start"] = str(ipam.range_start)
+        if ipam.range_end:
+            out["range_end"] = str(ipam.range_end)
+        out["gateway"] = str(gateway)
+        excludes = list(whereabouts_excludes(ipam.range, gateway))
+        excludes += [e for e in ipam.exclude if e not in excludes]
+        out["exclude"] = [str(e) for e in excludes]
+    else:
+        out = {"type": "static", "addresses": []}
+        for entry in ipam.addresses:
+            address: dict[str, str] = {"address": entry.address}
+            if entry.gateway:
+                address["gateway"] = str(entry.gateway)
+            out["addresses"].append(address)
+    if ipam.routes:
+        out["routes"] = [_route(r) for r in ipam.routes]
+    return out
+
+
+def _route(route: Route) -> dict[str, str]:
+    out = {"dst": str(route.dst)}
+    if route.gw:
+        out["gw"] = str(route.gw)
+    return out
+
+
+def plugin_config(net: Network) -> dict[str, Any]:
+    """The network's own plugin config (the first plugin of the NAD)."""
+    out: dict[str, Any] = {"cniVersion": net.cni_version, "name": net.name, "type": net.type}
+    if isinstance(net, IpvlanNetwork):
+        out["master"] = net.master
+        out["mode"] = net.mode
+        if net.mtu is not None:
+            out["mtu"] = net.mtu
+        out["ipam"] = ipam_config(net.ipam)
+    else:
+        if net.device:
+            out["device"] = net.device
+        if net.ipam is not None:
+            out["ipam"] = ipam_config(net.ipam)
+    return out
+
+
+def nad_config(net: Network) -> dict[str, Any]:
+    """What goes into the NAD's `spec.config`."""
+    return plugin_config(net)
+
+
+def to_json(conf: dict[str, Any]) -> str:
+    return json.dumps(conf, indent=2) + "\n"
+
+
+def to_spec_config(conf: dict[str, Any]) -> str:
+    """Compact form for `spec.config`, readable in `kubectl get -o yaml`."""
+    return json.dumps(conf, separators=(", ", ": "))

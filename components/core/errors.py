@@ -1,0 +1,53 @@
+"""One error type for every bad-config finding, so callers print them all at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAMESPACE = "eks-multus"
+
+
+@dataclass(frozen=True, order=True)
+class ConfigIssue:
+    """A single finding: where (key path), what is wrong, and what would be valid."""
+
+    path: str
+    problem: str
+    fix: str = ""
+
+    def render(self) -> str:
+        key = self.path if ":" in self.path.split(".")[0].split("[")[0] else f"{NAMESPACE}:{self.path}"
+        text = f"{key}: {self.problem}"
+        return f"{text}; {self.fix}" if self.fix else text
+
+
+class ConfigError(Exception):
+    """Raised with every finding of a config, never with only the first."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = sorted(set(issues), key=lambda i: (_path_key(i.path), i.problem))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.issues)
+        head = f"stack config has {count} error{'s' if count != 1 else ''}:"
+        return "\n".join([head, *(f"  - {i.render()}" for i in self.issues)])
+
+
+def _path_key(path: str) -> tuple:
+    """Sort `networks[10]` after `networks[2]`."""
+    parts: list = []
+    for token in path.replace("]", "").replace("[", ".").split("."):
+        parts.append((0, int(token), "") if token.isdigit() else (1, 0, token))
+    return tuple(parts)
+
+
+def join_path(*parts: str | int) -> str:
+    """Build `networks[0].ipam.rangeEnd` from ('networks', 0, 'ipam', 'rangeEnd')."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out

@@ -1,0 +1,70 @@
+"""Pinned container images and the regional registries of the AWS Multus build."""
+
+from __future__ import annotations
+
+import re
+
+MULTUS_UPSTREAM = "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0-thick"
+MULTUS_EKS_TAG = "v4.1.4-eksbuild.3_thick"
+WHEREABOUTS = "ghcr.io/k8snetworkplumbingwg/whereabouts:v0.9.4"
+SRIOV_DEVICE_PLUGIN = "ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin:v3.11.0"
+
+_DEFAULT_ACCOUNT = "602401143452"
+_DEFAULT_REGIONS = (
+    "ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-southeast-1 ap-southeast-2 ca-central-1 "
+    "eu-central-1 eu-north-1 eu-west-1 eu-west-2 eu-west-3 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2"
+).split()
+ECR_ACCOUNTS: dict[str, str] = {region: _DEFAULT_ACCOUNT for region in _DEFAULT_REGIONS} | {
+    "af-south-1": "877085696533",
+    "ap-east-1": "800184023465",
+    "ap-east-2": "533267051163",
+    "ap-south-2": "900889452093",
+    "ap-southeast-3": "296578399912",
+    "ap-southeast-4": "491585149902",
+    "ap-southeast-5": "151610086707",
+    "ap-southeast-6": "333609536671",
+    "ap-southeast-7": "121268973566",
+    "ca-west-1": "761377655185",
+    "cn-north-1": "918309763551",
+    "cn-northwest-1": "961992271922",
+    "eu-central-2": "900612956339",
+    "eu-south-1": "590381155156",
+    "eu-south-2": "455263428931",
+    "il-central-1": "066635153087",
+    "me-south-1": "558608220178",
+    "me-central-1": "759879836304",
+    "us-gov-east-1": "151742754352",
+    "us-gov-west-1": "013241004608",
+}
+
+_REFERENCE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](@sha256:[0-9a-f]{64})?$")
+
+
+def multus_image(setting: str, region: str) -> str:
+    """Image reference for the `multus.image` setting."""
+    if setting == "upstream":
+        return MULTUS_UPSTREAM
+    if setting == "eks":
+        suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
+        return f"{ECR_ACCOUNTS[region]}.dkr.ecr.{region}{suffix}/eks/multus-cni:{MULTUS_EKS_TAG}"
+    return setting
+
+
+def multus_is_eks_build(setting: str) -> bool:
+    """The AWS build lacks `install_multus`; its init step copies the shim with cp -f."""
+    return setting == "eks" or "/eks/multus-cni:" in setting
+
+
+def check_image_reference(ref: str) -> str | None:
+    """Why `ref` is not a pinned image reference, or None."""
+    if not _REFERENCE.match(ref):
+        return f"`{ref}` is not an image reference"
+    if "@sha256:" in ref:
+        return None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"`{ref}` has no tag, so it floats to latest"
+    tag = last.rsplit(":", 1)[1]
+    if tag in ("latest", "stable", "stable-thick", "snapshot", "snapshot-thick"):
+        return f"tag `{tag}` floats"
+    return None

@@ -1,0 +1,492 @@
+"""Kubernetes objects of the stack as plain dicts (Multus, NADs, whereabouts, SR-IOV DP).
+
+Components register these as typed Pulumi resources; tests and the schema
+checks read them directly. Every container is Guaranteed QoS (requests equal
+limits, init containers included), so the kubelet never picks these
+node-critical pods first under memory pressure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from . import images
+from .cni import nad_config, to_spec_config
+from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
+from .topology import attachments, providers
+from .userdata import LABEL_PREFIX
+
+NAMESPACE = "kube-system"
+PART_OF = {"app.kubernetes.io/part-of": "eks-multus", "app.kubernetes.io/managed-by": "pulumi"}
+CHECKSUM_ANNOTATION = f"{LABEL_PREFIX}/config-checksum"
+NAD_RESOURCE_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
+
+Obj = dict[str, Any]
+
+_NOT_FARGATE = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [
+                {
+                    "matchExpressions": [
+                        {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                        {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn", "values": ["fargate"]},
+                    ]
+                }
+            ]
+        }
+    }
+}
+_TOLERATE_ALL = [{"operator": "Exists", "effect": "NoSchedule"}, {"operator": "Exists", "effect": "NoExecute"}]
+
+
+def checksum(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _meta(name: str, namespace: str | None = NAMESPACE, labels: dict[str, str] | None = None, **extra: Any) -> Obj:
+    meta: Obj = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = {**(labels or {}), **PART_OF}
+    meta.update(extra)
+    return meta
+
+
+def _guaranteed(cpu: str, memory: str) -> Obj:
+    both = {"cpu": cpu, "memory": memory}
+    return {"requests": dict(both), "limits": dict(both)}
+
+
+def _host_path(name: str, path: str, kind: str | None = None) -> Obj:
+    source: Obj = {"path": path}
+    if kind:
+        source["type"] = kind
+    return {"name": name, "hostPath": source}
+
+
+def _crd(group: str, kind: str, plural: str, singular: str, schema: Obj, short_names: list[str] | None = None, version: str = "v1") -> Obj:
+    names: Obj = {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": singular}
+    if short_names:
+        names["shortNames"] = short_names
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": _meta(f"{plural}.{group}", namespace=None),
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": names,
+            "versions": [{"name": version, "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}],
+        },
+    }
+
+
+def _object_schema(spec: Obj, status: Obj | None = None) -> Obj:
+    props: Obj = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}, "spec": spec}
+    if status:
+        props["status"] = status
+    return {"type": "object", "properties": props}
+
+
+def _service_account(name: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name)}
+
+
+def _cluster_role(name: str, rules: list[Obj]) -> Obj:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": _meta(name, namespace=None), "rules": rules}
+
+
+def _binding(name: str, role: str, account: str) -> Obj:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": _meta(name, namespace=None),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}],
+    }
+
+
+# --- Multus ---------------------------------------------------------------------------
+
+NAD_CRD = _crd(
+    "k8s.cni.cncf.io",
+    "NetworkAttachmentDefinition",
+    "network-attachment-definitions",
+    "network-attachment-definition",
+    _object_schema({"type": "object", "properties": {"config": {"type": "string"}}}),
+    short_names=["net-attach-def", "nad"],
+)
+
+
+def multus_daemon_config(cfg: StackConfig) -> Obj:
+    return {
+        "chrootDir": "/hostroot",
+        "cniVersion": "0.3.1",
+        "logLevel": cfg.multus.log_level,
+        "logToStderr": True,
+        "cniConfigDir": "/host/etc/cni/net.d",
+        "multusAutoconfigDir": "/host/etc/cni/net.d",
+        "multusConfigFile": "auto",
+        "multusMasterCNI": "10-aws.conflist",
+        "socketDir": "/host/run/multus/",
+    }
+
+
+def multus_objects(cfg: StackConfig) -> list[Obj]:
+    daemon_config = json.dumps(multus_daemon_config(cfg), indent=2) + "\n"
+    labels = {"tier": "node", "app": "multus", "name": "multus"}
+    image = images.multus_image(cfg.multus.image, cfg.region)
+    if images.multus_is_eks_build(cfg.multus.image):
+        install = ["cp", "-f", "/usr/src/multus-cni/bin/multus-shim", "/host/opt/cni/bin/multus-shim"]
+    else:
+        install = ["/usr/src/multus-cni/bin/install_multus", "-d", "/host/opt/cni/bin", "-t", "thick"]
+    mounts = [
+        {"name": "cni", "mountPath": "/host/etc/cni/net.d"},
+        {"name": "cnibin", "mountPath": "/opt/cni/bin"},
+        {"name": "host-run", "mountPath": "/host/run"},
+        {"name": "host-var-lib-cni-multus", "mountPath": "/var/lib/cni/multus"},
+        {"name": "host-var-lib-kubelet", "mountPath": "/var/lib/kubelet", "mountPropagation": "HostToContainer"},
+        {"name": "host-run-k8s-cni-cncf-io", "mountPath": "/run/k8s.cni.cncf.io"},
+        {"name": "host-run-netns", "mountPath": "/run/netns", "mountPropagation": "HostToContainer"},
+        {"name": "multus-daemon-config", "mountPath": "/etc/cni/net.d/multus.d", "readOnly": True},
+        {"name": "hostroot", "mountPath": "/hostroot", "mountPropagation": "HostToContainer"},
+    ]
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": _meta("kube-multus-ds", labels=labels),
+        "spec": {
+            "selector": {"matchLabels": {"name": "multus"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": labels, "annotations": {CHECKSUM_ANNOTATION: checksum(daemon_config)}},
+                "spec": {
+                    "hostNetwork": True,
+                    "hostPID": True,
+                    "serviceAccountName": "multus",
+                    "priorityClassName": "system-node-critical",
+                    "tolerations": _TOLERATE_ALL,
+                    "affinity": _NOT_FARGATE,
+                    "terminationGracePeriodSeconds": 10,
+                    "initContainers": [
+                        {
+                            "name": "install-multus-binary",
+                            "image": image,
+                            "command": install,
+                            "resources": _guaranteed("10m", "50Mi"),
+                            "securityContext": {"privileged": True},
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": [{"name": "cnibin", "mountPath": "/host/opt/cni/bin", "mountPropagation": "Bidirectional"}],
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": "kube-multus",
+                            "image": image,
+                            "command": ["/usr/src/multus-cni/bin/multus-daemon"],
+                            "resources": _guaranteed(cfg.multus.cpu, cfg.multus.memory),
+                            "securityContext": {"privileged": True},
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "env": [{"name": "MULTUS_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": [
+                        _host_path("cni", "/etc/cni/net.d"),
+                        _host_path("cnibin", "/opt/cni/bin"),
+                        _host_path("hostroot", "/"),
+                        _host_path("host-run", "/run"),
+                        _host_path("host-var-lib-cni-multus", "/var/lib/cni/multus"),
+                        _host_path("host-var-lib-kubelet", "/var/lib/kubelet"),
+                        _host_path("host-run-k8s-cni-cncf-io", "/run/k8s.cni.cncf.io"),
+                        _host_path("host-run-netns", "/run/netns/"),
+                        {
+                            "name": "multus-daemon-config",
+                            "configMap": {"name": "multus-daemon-config", "items": [{"key": "daemon-config.json", "path": "daemon-config.json"}]},
+                        },
+                    ],
+                },
+            },
+        },
+    }
+    return [
+        NAD_CRD,
+        _service_account("multus"),
+        _cluster_role(
+            "multus",
+            [
+                {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["*"], "verbs": ["*"]},
+                {"apiGroups": [""], "resources": ["pods", "pods/status"], "verbs": ["get", "list", "update", "watch"]},
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+            ],
+        ),
+        _binding("multus", "multus", "multus"),
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta("multus-daemon-config", labels={"tier": "node", "app": "multus"}),
+            "data": {"daemon-config.json": daemon_config},
+        },
+        daemonset,
+    ]
+
+
+# --- NetworkAttachmentDefinitions -----------------------------------------------------
+
+
+def nad_object(net: IpvlanNetwork | HostDeviceNetwork) -> Obj:
+    annotations = {}
+    if isinstance(net, HostDeviceNetwork) and net.resource_name:
+        annotations[NAD_RESOURCE_ANNOTATION] = net.resource_name
+    meta = _meta(net.name, namespace=net.namespace)
+    if annotations:
+        meta["annotations"] = annotations
+    return {
+        "apiVersion": "k8s.cni.cncf.io/v1",
+        "kind": "NetworkAttachmentDefinition",
+        "metadata": meta,
+        "spec": {"config": to_spec_config(nad_config(net))},
+    }
+
+
+# --- whereabouts ----------------------------------------------------------------------
+
+
+def uses_whereabouts(cfg: StackConfig) -> bool:
+    return any(isinstance(n.ipam, WhereaboutsIpam) for n in cfg.networks)
+
+
+_ALLOCATION = {
+    "type": "object",
+    "properties": {"id": {"type": "string"}, "podref": {"type": "string"}, "ifname": {"type": "string"}},
+    "required": ["id", "podref"],
+}
+
+WHEREABOUTS_CRDS = [
+    _crd(
+        "whereabouts.cni.cncf.io",
+        "IPPool",
+        "ippools",
+        "ippool",
+        _object_schema(
+            {
+                "type": "object",
+                "properties": {
+                    "range": {"type": "string"},
+                    "allocations": {"type": "object", "additionalProperties": _ALLOCATION},
+                },
+                "required": ["range", "allocations"],
+            }
+        ),
+        version="v1alpha1",
+    ),
+    _crd(
+        "whereabouts.cni.cncf.io",
+        "OverlappingRangeIPReservation",
+        "overlappingrangeipreservations",
+        "overlappingrangeipreservation",
+        _object_schema(
+            {
+                "type": "object",
+                "properties": {"containerid": {"type": "string"}, "podref": {"type": "string"}, "ifname": {"type": "string"}},
+                "required": ["podref"],
+            }
+        ),
+        version="v1alpha1",
+    ),
+    _crd(
+        "whereabouts.cni.cncf.io",
+        "NodeSlicePool",
+        "nodeslicepools",
+        "nodeslicepool",
+        _object_schema(
+            {"type": "object", "properties": {"range": {"type": "string"}, "sliceSize": {"type": "string"}}, "required": ["range", "sliceSize"]},
+            status={
+                "type": "object",
+                "properties": {
+                    "allocations": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"nodeName": {"type": "string"}, "sliceRange": {"type": "string"}}},
+                    }
+                },
+            },
+        ),
+        version="v1alpha1",
+    ),
+]
+
+
+def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
+    labels = {"app": "whereabouts"}
+    namespace_env = {"name": "WHEREABOUTS_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+    schedule_config = {"cron-expression": cfg.whereabouts.reconciler_schedule}
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": _meta("whereabouts", labels={"tier": "node", **labels}),
+        "spec": {
+            "selector": {"matchLabels": {"name": "whereabouts"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": {"tier": "node", "name": "whereabouts", **labels}},
+                "spec": {
+                    "hostNetwork": True,
+                    "serviceAccountName": "whereabouts",
+                    "priorityClassName": "system-node-critical",
+                    "tolerations": _TOLERATE_ALL,
+                    "affinity": _NOT_FARGATE,
+                    "containers": [
+                        {
+                            "name": "whereabouts",
+                            "image": images.WHEREABOUTS,
+                            "command": ["/bin/sh", "-c", "SLEEP=false source /install-cni.sh; /token-watcher.sh & /ip-control-loop -log-level debug"],
+                            "env": [{"name": "NODENAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}, namespace_env],
+                            "resources": _guaranteed("100m", "200Mi"),
+                            "securityContext": {"privileged": True},
+                            "volumeMounts": [
+                                {"name": "cnibin", "mountPath": "/host/opt/cni/bin"},
+                                {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
+                            ],
+                        }
+                    ],
+                    "volumes": [_host_path("cnibin", "/opt/cni/bin"), _host_path("cni-net-dir", "/etc/cni/net.d")],
+                },
+            },
+        },
+    }
+    reconciler = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta("whereabouts-reconciler", labels=labels),
+        "spec": {
+            # The reconciler has no leader election: exactly one replica, never two during a rollout.
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": {"name": "whereabouts-reconciler"}},
+            "template": {
+                "metadata": {
+                    "labels": {"name": "whereabouts-reconciler", **labels},
+                    "annotations": {CHECKSUM_ANNOTATION: checksum(json.dumps(schedule_config, sort_keys=True))},
+                },
+                "spec": {
+                    "serviceAccountName": "whereabouts",
+                    "priorityClassName": "system-cluster-critical",
+                    "affinity": _NOT_FARGATE,
+                    "containers": [
+                        {
+                            "name": "whereabouts-reconciler",
+                            "image": images.WHEREABOUTS,
+                            "command": ["/ip-reconciler", "-log-level", "debug"],
+                            "env": [namespace_env],
+                            "resources": _guaranteed("100m", "100Mi"),
+                            "volumeMounts": [{"name": "cron-schedule", "mountPath": "/cron-schedule"}],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "cron-schedule", "configMap": {"name": "whereabouts-config", "items": [{"key": "cron-expression", "path": "config"}]}}
+                    ],
+                },
+            },
+        },
+    }
+    return [
+        *WHEREABOUTS_CRDS,
+        _service_account("whereabouts"),
+        _cluster_role(
+            "whereabouts-cni",
+            [
+                {
+                    "apiGroups": ["whereabouts.cni.cncf.io"],
+                    "resources": ["ippools", "overlappingrangeipreservations", "nodeslicepools"],
+                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                },
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "get"]},
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update", "get"]},
+            ],
+        ),
+        _binding("whereabouts", "whereabouts-cni", "whereabouts"),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("whereabouts-config", labels=labels), "data": schedule_config},
+        daemonset,
+        reconciler,
+    ]
+
+
+# --- SR-IOV network device plugin -----------------------------------------------------
+
+
+def default_pool_pci_addresses(cfg: StackConfig) -> list[str]:
+    """Multus ENIs that no ipvlan network uses: the ones safe to hand to pods whole."""
+    used = {a.pci_address for n in cfg.networks if isinstance(n, IpvlanNetwork) for a in providers(cfg, n.master)}
+    return sorted({a.pci_address for a in attachments(cfg)} - used)
+
+
+def sriov_device_plugin_config(cfg: StackConfig) -> Obj:
+    resources = []
+    for r in cfg.sriov.resources:
+        selector = {"vendors": list(r.vendors), "devices": list(r.devices), "drivers": list(r.drivers)}
+        selector["pciAddresses"] = list(r.pci_addresses) if r.pci_addresses is not None else default_pool_pci_addresses(cfg)
+        resources.append({"resourceName": r.name, "resourcePrefix": cfg.sriov.resource_prefix, "selectors": [selector]})
+    return {"resourceList": resources}
+
+
+def sriov_objects(cfg: StackConfig) -> list[Obj]:
+    config = json.dumps(sriov_device_plugin_config(cfg), indent=2) + "\n"
+    labels = {"tier": "node", "app": "sriovdp"}
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": _meta("kube-sriov-device-plugin", labels=labels),
+        "spec": {
+            "selector": {"matchLabels": {"name": "sriov-device-plugin"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {
+                    "labels": {"name": "sriov-device-plugin", **labels},
+                    # The plugin reads its config and devices once at start; a new config must restart it.
+                    "annotations": {CHECKSUM_ANNOTATION: checksum(config)},
+                },
+                "spec": {
+                    "hostNetwork": True,
+                    "serviceAccountName": "sriov-device-plugin",
+                    "priorityClassName": "system-node-critical",
+                    "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
+                    "tolerations": _TOLERATE_ALL,
+                    "containers": [
+                        {
+                            "name": "kube-sriovdp",
+                            "image": images.SRIOV_DEVICE_PLUGIN,
+                            "imagePullPolicy": "IfNotPresent",
+                            "args": ["--log-dir=sriovdp", "--log-level=10"],
+                            "resources": _guaranteed("250m", "200Mi"),
+                            "securityContext": {"privileged": True},
+                            "volumeMounts": [
+                                {"name": "devicesock", "mountPath": "/var/lib/kubelet/device-plugins"},
+                                {"name": "plugins-registry", "mountPath": "/var/lib/kubelet/plugins_registry"},
+                                {"name": "log", "mountPath": "/var/log"},
+                                {"name": "config-volume", "mountPath": "/etc/pcidp"},
+                                {"name": "device-info", "mountPath": "/var/run/k8s.cni.cncf.io/devinfo/dp"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        _host_path("devicesock", "/var/lib/kubelet/device-plugins"),
+                        _host_path("plugins-registry", "/var/lib/kubelet/plugins_registry"),
+                        _host_path("log", "/var/log"),
+                        {"name": "config-volume", "configMap": {"name": "sriovdp-config", "items": [{"key": "config.json", "path": "config.json"}]}},
+                        _host_path("device-info", "/var/run/k8s.cni.cncf.io/devinfo/dp", "DirectoryOrCreate"),
+                    ],
+                },
+            },
+        },
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("sriovdp-config"), "data": {"config.json": config}},
+        _service_account("sriov-device-plugin"),
+        daemonset,
+    ]

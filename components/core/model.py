@@ -1,0 +1,232 @@
+"""Typed, immutable stack config.
+
+The model checks shapes (types, known keys, literal choices, IP syntax); the
+rules that relate one part of the config to another live in `validate.py`.
+Keys are camelCase in YAML and snake_case in Python.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic.alias_generators import to_camel
+
+CniVersion = Literal["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+IpvlanMode = Literal["l2", "l3", "l3s"]
+NatGateways = Literal["none", "single", "perAz"]
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        loc_by_alias=True,
+    )
+
+
+class ClusterConfig(Model):
+    name: str | None = None
+    """EKS cluster name; defaults to `eks-multus-<stack>`."""
+    kubernetes_version: str = "1.33"
+    service_cidr: IPv4Network = IPv4Network("172.20.0.0/16")
+    vpc_cni_version: str = "v1.20.4-eksbuild.2"
+    endpoint_public_access: bool = True
+    endpoint_private_access: bool = True
+    public_access_cidrs: tuple[IPv4Network, ...] = ()
+
+
+class VpcConfig(Model):
+    cidr: IPv4Network
+    availability_zones: tuple[str, ...] = Field(min_length=1)
+    nat_gateways: NatGateways = "single"
+    secondary_cidr: IPv4Network = IPv4Network("100.64.0.0/19")
+
+
+class MultusSubnet(Model):
+    name: str
+    availability_zone: str
+    cidr: IPv4Network
+    interface_name: str | None = None
+    """Alternative interface name given on nodes; defaults to `name`."""
+
+    @property
+    def ifname(self) -> str:
+        return self.interface_name or self.name
+
+
+class SecurityGroupRule(Model):
+    protocol: str = "-1"
+    from_port: int = 0
+    to_port: int = 0
+    cidr_blocks: tuple[IPv4Network, ...] = Field(min_length=1)
+    description: str = ""
+
+
+class MultusSecurityGroupConfig(Model):
+    ingress: tuple[SecurityGroupRule, ...] | None = None
+    """None means: all traffic from the multus subnets."""
+
+
+class Taint(Model):
+    key: str
+    value: str = ""
+    effect: TaintEffect
+
+
+class NodeGroup(Model):
+    name: str
+    instance_type: str
+    availability_zone: str
+    min_size: int = Field(ge=0)
+    max_size: int = Field(ge=1)
+    desired_size: int = Field(ge=0)
+    multus_interfaces: tuple[str, ...] = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    root_volume_size: int = Field(default=20, ge=20, le=16384)
+    metadata_hop_limit: int = Field(default=2, ge=1, le=64)
+
+
+class Route(Model):
+    dst: IPv4Network
+    gw: IPv4Address | None = None
+
+
+class HostLocalIpam(Model):
+    type: Literal["host-local"]
+    subnet: IPv4Network
+    range_start: IPv4Address | None = None
+    range_end: IPv4Address | None = None
+    gateway: IPv4Address | None = None
+    routes: tuple[Route, ...] = ()
+
+
+class WhereaboutsIpam(Model):
+    type: Literal["whereabouts"]
+    range: IPv4Network
+    range_start: IPv4Address | None = None
+    range_end: IPv4Address | None = None
+    gateway: IPv4Address | None = None
+    exclude: tuple[IPv4Network, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+
+class StaticAddress(Model):
+    address: str
+    """CIDR notation with host bits, e.g. 100.64.30.10/19."""
+    gateway: IPv4Address | None = None
+
+
+class StaticIpam(Model):
+    type: Literal["static"]
+    addresses: tuple[StaticAddress, ...] = Field(min_length=1)
+    routes: tuple[Route, ...] = ()
+
+
+Ipam = Annotated[
+    Union[
+        Annotated[HostLocalIpam, Tag("host-local")],
+        Annotated[WhereaboutsIpam, Tag("whereabouts")],
+        Annotated[StaticIpam, Tag("static")],
+    ],
+    Discriminator("type"),
+]
+
+
+class NetworkBase(Model):
+    name: str
+    namespace: str = "default"
+    cni_version: CniVersion = "0.3.1"
+    eni_ip_assignment: bool | None = None
+    """Chain the ENI-IP plugin so pod addresses are routable in the VPC (issue 7)."""
+
+
+class IpvlanNetwork(NetworkBase):
+    type: Literal["ipvlan"]
+    master: str
+    mode: IpvlanMode = "l2"
+    mtu: int | None = Field(default=None, ge=68, le=9001)
+    ipam: Ipam
+    allow_host_local_on_multiple_nodes: bool = False
+
+
+class HostDeviceNetwork(NetworkBase):
+    type: Literal["host-device"]
+    device: str | None = None
+    resource_name: str | None = None
+    """SR-IOV device plugin resource, e.g. intel.com/aws_ena_vf."""
+    ipam: Ipam | None = None
+
+
+Network = Annotated[
+    Union[
+        Annotated[IpvlanNetwork, Tag("ipvlan")],
+        Annotated[HostDeviceNetwork, Tag("host-device")],
+    ],
+    Discriminator("type"),
+]
+
+SUPPORTED_NETWORK_TYPES = ("ipvlan", "host-device")
+SUPPORTED_IPAM_TYPES = ("host-local", "whereabouts", "static")
+
+
+class MultusConfig(Model):
+    image: str = "eks"
+    """`eks` (AWS build, regional ECR), `upstream` (pinned ghcr thick image) or a full reference."""
+    cpu: str = "100m"
+    memory: str = "256Mi"
+    log_level: Literal["debug", "verbose", "error", "panic"] = "verbose"
+
+
+class WhereaboutsConfig(Model):
+    reconciler_schedule: str = "30 4 * * *"
+
+
+class SriovResource(Model):
+    name: str
+    vendors: tuple[str, ...] = ("1d0f",)
+    devices: tuple[str, ...] = ("ec20",)
+    drivers: tuple[str, ...] = ("ena",)
+    pci_addresses: tuple[str, ...] | None = None
+    """None means: the PCI addresses of the multus ENIs no ipvlan network uses."""
+
+
+class SriovConfig(Model):
+    enabled: bool = False
+    resource_prefix: str = "intel.com"
+    resources: tuple[SriovResource, ...] = (SriovResource(name="aws_ena_vf"),)
+
+
+class StackConfig(Model):
+    """The whole `eks-multus:` namespace plus the AWS region."""
+
+    stack: str = "dev"
+    region: str
+    cluster: ClusterConfig = ClusterConfig()
+    vpc: VpcConfig
+    multus_subnets: tuple[MultusSubnet, ...] = Field(min_length=1)
+    multus_security_group: MultusSecurityGroupConfig = MultusSecurityGroupConfig()
+    node_groups: tuple[NodeGroup, ...] = Field(min_length=1)
+    networks: tuple[Network, ...] = ()
+    multus: MultusConfig = MultusConfig()
+    whereabouts: WhereaboutsConfig = WhereaboutsConfig()
+    sriov: SriovConfig = SriovConfig()
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.name or f"eks-multus-{self.stack}"
+
+    def subnet(self, name: str) -> MultusSubnet | None:
+        return next((s for s in self.multus_subnets if s.name == name), None)
+
+
+# Keys of the `eks-multus:` namespace, for unknown-key suggestions at the top level.
+TOP_LEVEL_KEYS = tuple(
+    field.alias or name for name, field in StackConfig.model_fields.items() if name not in ("stack", "region")
+)

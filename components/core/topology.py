@@ -1,0 +1,114 @@
+"""Where each multus ENI sits on a node and which names reach it.
+
+A network's `master` (or host-device `device`) is a name on the node: the
+kernel name the AMI gives the ENI at device index i (AL2023 on Nitro: ens5+i;
+AL2: eth<i>), or the alternative name our boot step adds from the multus
+subnet. Resolving names here lets validation tell which subnet a network
+lives in before anything is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from .ipplan import aws_reserved, vpc_router
+from .model import (
+    HostDeviceNetwork,
+    HostLocalIpam,
+    IpvlanNetwork,
+    MultusSubnet,
+    NodeGroup,
+    StackConfig,
+    StaticIpam,
+    WhereaboutsIpam,
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One multus ENI slot of a node group."""
+
+    node_group: NodeGroup
+    device_index: int
+    subnet: MultusSubnet
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.subnet.ifname, kernel_name_al2023(self.device_index), f"eth{self.device_index}")
+
+    @property
+    def pci_address(self) -> str:
+        return pci_address(self.device_index)
+
+
+def kernel_name_al2023(device_index: int) -> str:
+    """Predictable name AL2023 gives device index i on common Nitro types (ens5 is the primary)."""
+    return f"ens{5 + device_index}"
+
+
+def pci_address(device_index: int) -> str:
+    """PCI slot of the ENI at device index i on common Nitro types (00:05.0 is the primary)."""
+    return f"0000:00:{5 + device_index:02x}.0"
+
+
+def attachments(cfg: StackConfig) -> tuple[Attachment, ...]:
+    out = []
+    for group in cfg.node_groups:
+        for index, subnet_name in enumerate(group.multus_interfaces, start=1):
+            subnet = cfg.subnet(subnet_name)
+            if subnet is not None:
+                out.append(Attachment(group, index, subnet))
+    return tuple(out)
+
+
+def providers(cfg: StackConfig, ifname: str) -> tuple[Attachment, ...]:
+    """Every multus ENI slot that a node reaches under `ifname`."""
+    return tuple(a for a in attachments(cfg) if ifname in a.names)
+
+
+def interface_name_of(network: IpvlanNetwork | HostDeviceNetwork) -> str | None:
+    if isinstance(network, IpvlanNetwork):
+        return network.master
+    return network.device
+
+
+@dataclass(frozen=True)
+class IpamPlan:
+    """What an IPAM config hands out, as address ranges, and its subnet and gateway."""
+
+    subnet: IPv4Network
+    ranges: tuple[tuple[IPv4Address, IPv4Address], ...]
+    gateway: IPv4Address | None
+    node_local: bool
+    """True when each node allocates on its own (host-local, static)."""
+
+
+def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> IpamPlan | None:
+    """The addresses an IPAM config will give pods; None if it cannot be worked out."""
+    if isinstance(ipam, HostLocalIpam):
+        net = ipam.subnet
+        first = ipam.range_start or net.network_address + 2
+        last = ipam.range_end or net.broadcast_address - 1
+        return IpamPlan(net, ((first, last),), ipam.gateway or vpc_router(net), True)
+    if isinstance(ipam, WhereaboutsIpam):
+        net = ipam.range
+        # Our generated config excludes AWS's first four addresses, so the lowest pick is .4.
+        first = max(ipam.range_start or net.network_address, net.network_address + 4)
+        last = ipam.range_end or net.broadcast_address - 1
+        return IpamPlan(net, ((first, last),), ipam.gateway or vpc_router(net), False)
+    interfaces = []
+    for entry in ipam.addresses:
+        try:
+            interfaces.append(IPv4Interface(entry.address))
+        except ValueError:
+            return None
+    if not interfaces:
+        return None
+    net = interfaces[0].network
+    gateway = next((e.gateway for e in ipam.addresses if e.gateway), None)
+    return IpamPlan(net, tuple((i.ip, i.ip) for i in interfaces), gateway, True)
+
+
+def touches_aws_reserved(subnet: IPv4Network, first: IPv4Address, last: IPv4Address) -> list[IPv4Address]:
+    return [a for a in aws_reserved(subnet) if first <= a <= last]

@@ -1,0 +1,119 @@
+"""AL2023 node user data: a nodeadm NodeConfig plus the multus interface boot step.
+
+Rendered as MIME multipart with a fixed boundary so the same inputs always
+give the same bytes (the launch template only changes when the node really
+would).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from .limits import instance_limits
+from .model import NodeGroup, StackConfig
+from .yamltext import dump_yaml
+
+BOUNDARY = "==EKS-MULTUS-BOUNDARY=="
+LABEL_PREFIX = "eks-multus.io"
+SCRIPT_PATH = "/usr/local/sbin/eks-multus-interfaces"
+CONF_PATH = "/etc/eks-multus/interfaces"
+UNIT_NAME = "eks-multus-interfaces.service"
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What a node needs to join; known only once the control plane exists."""
+
+    name: str
+    endpoint: str
+    certificate_authority: str
+    service_cidr: str
+
+
+def interfaces_script() -> str:
+    return resources.files(__package__).joinpath("assets/eks-multus-interfaces.sh").read_text()
+
+
+def node_labels(cfg: StackConfig, group: NodeGroup) -> dict[str, str]:
+    """Labels that let workloads select nodes by the multus subnets they carry."""
+    labels = {f"{LABEL_PREFIX}/node-group": group.name, f"{LABEL_PREFIX}/multus": "true"}
+    for name in group.multus_interfaces:
+        labels[f"subnet.{LABEL_PREFIX}/{name}"] = "true"
+    labels.update(group.labels)
+    return dict(sorted(labels.items()))
+
+
+def interfaces_conf(cfg: StackConfig, group: NodeGroup) -> str:
+    lines = ["# device-index name (written by eks-multus)"]
+    for index, name in enumerate(group.multus_interfaces, start=1):
+        subnet = cfg.subnet(name)
+        lines.append(f"{index} {subnet.ifname if subnet else name}")
+    return "\n".join(lines) + "\n"
+
+
+def max_pods(group: NodeGroup) -> int:
+    limits = instance_limits(group.instance_type)
+    if limits is None:
+        raise ValueError(f"unknown instance type {group.instance_type}")
+    return limits.max_pods(len(group.multus_interfaces))
+
+
+def node_config(cfg: StackConfig, group: NodeGroup, cluster: ClusterInfo) -> dict:
+    flags = ["--node-labels=" + ",".join(f"{k}={v}" for k, v in node_labels(cfg, group).items())]
+    if group.taints:
+        flags.append("--register-with-taints=" + ",".join(f"{t.key}={t.value}:{t.effect}" for t in group.taints))
+    return {
+        "apiVersion": "node.eks.aws/v1alpha1",
+        "kind": "NodeConfig",
+        "spec": {
+            "cluster": {
+                "name": cluster.name,
+                "apiServerEndpoint": cluster.endpoint,
+                "certificateAuthority": cluster.certificate_authority,
+                "cidr": cluster.service_cidr,
+            },
+            "kubelet": {"config": {"maxPods": max_pods(group)}, "flags": flags},
+        },
+    }
+
+
+def cloud_config(cfg: StackConfig, group: NodeGroup) -> dict:
+    unit = "\n".join(
+        [
+            "[Unit]",
+            "Description=eks-multus: name multus ENIs and bring them up",
+            "Wants=network-online.target",
+            "After=network-online.target",
+            "Before=kubelet.service",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            "RemainAfterExit=yes",
+            f"ExecStart={SCRIPT_PATH}",
+            "",
+            "[Install]",
+            "WantedBy=multi-user.target",
+            "",
+        ]
+    )
+    return {
+        "write_files": [
+            {"path": CONF_PATH, "permissions": "0644", "content": interfaces_conf(cfg, group)},
+            {"path": SCRIPT_PATH, "permissions": "0755", "content": interfaces_script()},
+            {"path": f"/etc/systemd/system/{UNIT_NAME}", "permissions": "0644", "content": unit},
+        ],
+        "runcmd": [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME]],
+    }
+
+
+def render_user_data(cfg: StackConfig, group: NodeGroup, cluster: ClusterInfo) -> str:
+    parts = [
+        ("application/node.eks.aws", "---\n" + dump_yaml(node_config(cfg, group, cluster))),
+        ("text/cloud-config", "#cloud-config\n" + dump_yaml(cloud_config(cfg, group))),
+    ]
+    out = ["MIME-Version: 1.0", f'Content-Type: multipart/mixed; boundary="{BOUNDARY}"', ""]
+    for content_type, body in parts:
+        out += [f"--{BOUNDARY}", f"Content-Type: {content_type}; charset=us-ascii", "", body.rstrip("\n"), ""]
+    out.append(f"--{BOUNDARY}--")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,380 @@
+"""Rules that relate one part of the stack config to another.
+
+Each check yields `ConfigIssue`s and never stops at the first; `validate`
+returns them all. Only rules decidable from the config itself live here, so
+a bad stack is refused before any resource is registered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from .errors import ConfigIssue
+from .images import ECR_ACCOUNTS, check_image_reference
+from .ipplan import RFC1918, plan_vpc_subnets, ranges_overlap, secondary_cidr_problem
+from .limits import instance_limits, known_instance_types
+from .model import (
+    HostDeviceNetwork,
+    HostLocalIpam,
+    IpvlanNetwork,
+    StackConfig,
+    StaticIpam,
+    WhereaboutsIpam,
+)
+from .quantity import parse_quantity
+from .topology import attachments, interface_name_of, ipam_plan, pci_address, providers, touches_aws_reserved
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+KERNEL_STYLE_NAME = re.compile(r"^(eth|ens|enp|eno|enx)\d")
+EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+VPC_CNI_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.\d+$")
+K8S_VERSION = re.compile(r"^1\.(\d+)$")
+LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+SRIOV_RESOURCE = re.compile(r"^[A-Za-z0-9_]+$")
+RESOURCE_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+PCI_ID = re.compile(r"^[0-9a-f]{4}$")
+
+MIN_KUBERNETES_MINOR = 30  # AL2023 is the only EKS AMI family from 1.33; nodeadm from 1.30 on.
+MIN_VPC_CNI = (1, 19, 0)  # earlier releases rewrite security groups on no_manage ENIs.
+MIN_MULTUS_MEMORY = 200 * 1024**2
+MAX_IFNAME = 15
+
+
+def validate(cfg: StackConfig) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for check in (_cluster, _vpc, _multus_subnets, _node_groups, _networks, _ipam_overlaps, _sriov, _multus, _whereabouts):
+        issues.extend(check(cfg))
+    return issues
+
+
+def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    c = cfg.cluster
+    if c.name is not None and not EKS_CLUSTER_NAME.match(c.name):
+        yield ConfigIssue("cluster.name", f"`{c.name}` is not a valid EKS cluster name", "use letters, digits, - and _, starting with a letter or digit, at most 100 characters")
+    m = K8S_VERSION.match(c.kubernetes_version)
+    if not m:
+        yield ConfigIssue("cluster.kubernetesVersion", f"`{c.kubernetes_version}` is not a Kubernetes minor version", 'write it quoted as "1.<minor>", e.g. "1.33"')
+    elif int(m.group(1)) < MIN_KUBERNETES_MINOR:
+        yield ConfigIssue("cluster.kubernetesVersion", f"{c.kubernetes_version} is older than the AL2023 node bootstrap supports", f'use "1.{MIN_KUBERNETES_MINOR}" or later')
+    v = VPC_CNI_VERSION.match(c.vpc_cni_version)
+    if not v:
+        yield ConfigIssue("cluster.vpcCniVersion", f"`{c.vpc_cni_version}` is not an EKS add-on version", "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.20.4-eksbuild.2")
+    elif tuple(int(x) for x in v.groups()) < MIN_VPC_CNI:
+        yield ConfigIssue("cluster.vpcCniVersion", f"{c.vpc_cni_version} rewrites the security groups of no_manage ENIs (fixed in v1.19.0)", "use v1.19.0-eksbuild.1 or later")
+    svc = c.service_cidr
+    if not any(svc.subnet_of(b) for b in RFC1918) or not 12 <= svc.prefixlen <= 24:
+        yield ConfigIssue("cluster.serviceCidr", f"{svc} is not accepted by EKS for services", "use a /12 to /24 block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    for other, key in ((cfg.vpc.cidr, "vpc.cidr"), (cfg.vpc.secondary_cidr, "vpc.secondaryCidr")):
+        if svc.overlaps(other):
+            yield ConfigIssue("cluster.serviceCidr", f"{svc} overlaps {key} {other}", "pick a service range outside the VPC, e.g. 172.20.0.0/16")
+
+
+def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    vpc = cfg.vpc
+    if not 16 <= vpc.cidr.prefixlen <= 28:
+        yield ConfigIssue("vpc.cidr", f"/{vpc.cidr.prefixlen} is outside what AWS accepts for a VPC (/16 to /28)", "use a /16 to /28 block, e.g. 10.20.0.0/16")
+    else:
+        try:
+            plan_vpc_subnets(vpc.cidr, vpc.availability_zones)
+        except ValueError as exc:
+            yield ConfigIssue("vpc.cidr", str(exc), "use a larger VPC CIDR or fewer availability zones")
+    for i, az in enumerate(vpc.availability_zones):
+        if not (az.startswith(cfg.region) and len(az) > len(cfg.region)):
+            yield ConfigIssue(f"vpc.availabilityZones[{i}]", f"`{az}` is not a zone of region {cfg.region}", f"use a zone such as {cfg.region}a")
+    for az, n in Counter(vpc.availability_zones).items():
+        if n > 1:
+            yield ConfigIssue("vpc.availabilityZones", f"`{az}` is listed {n} times", "list each zone once")
+    problem = secondary_cidr_problem(vpc.cidr, vpc.secondary_cidr)
+    if problem:
+        yield ConfigIssue("vpc.secondaryCidr", f"{vpc.secondary_cidr} {problem}", "use a block in 100.64.0.0/10 such as 100.64.0.0/19")
+
+
+def _multus_subnets(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    seen_names: dict[str, int] = {}
+    seen_ifnames: dict[str, int] = {}
+    for i, s in enumerate(cfg.multus_subnets):
+        p = f"multusSubnets[{i}]"
+        if not DNS1123_LABEL.match(s.name):
+            yield ConfigIssue(f"{p}.name", f"`{s.name}` is not a valid name", "use lower-case letters, digits and -, e.g. multus-a")
+        if s.name in seen_names:
+            yield ConfigIssue(f"{p}.name", f"`{s.name}` is already used by multusSubnets[{seen_names[s.name]}]", "give each multus subnet its own name")
+        seen_names.setdefault(s.name, i)
+        key = f"{p}.interfaceName" if s.interface_name else f"{p}.name"
+        ifname = s.ifname
+        if len(ifname) > MAX_IFNAME or not IFNAME.match(ifname):
+            yield ConfigIssue(key, f"`{ifname}` cannot be a Linux interface name (at most {MAX_IFNAME} characters, no / or spaces)", f"set multusSubnets[{i}].interfaceName to a short name such as multus-a")
+        elif KERNEL_STYLE_NAME.match(ifname):
+            yield ConfigIssue(key, f"`{ifname}` looks like a kernel interface name and could clash with one", "pick a name that does not start with eth, ens, enp, eno or enx")
+        if ifname in seen_ifnames:
+            yield ConfigIssue(key, f"interface name `{ifname}` is already used by multusSubnets[{seen_ifnames[ifname]}]", "give each multus subnet its own interface name")
+        seen_ifnames.setdefault(ifname, i)
+        if not s.cidr.subnet_of(cfg.vpc.secondary_cidr):
+            yield ConfigIssue(f"{p}.cidr", f"{s.cidr} is outside the secondary CIDR {cfg.vpc.secondary_cidr}", f"carve it from {cfg.vpc.secondary_cidr}")
+        if not 16 <= s.cidr.prefixlen <= 28:
+            yield ConfigIssue(f"{p}.cidr", f"/{s.cidr.prefixlen} is outside what AWS accepts for a subnet (/16 to /28)", "use a /16 to /28 block")
+        if s.availability_zone not in cfg.vpc.availability_zones:
+            yield ConfigIssue(f"{p}.availabilityZone", f"`{s.availability_zone}` is not a zone the VPC uses", f"use one of: {', '.join(cfg.vpc.availability_zones)}")
+        for j in range(i):
+            other = cfg.multus_subnets[j]
+            if s.cidr.overlaps(other.cidr):
+                yield ConfigIssue(f"{p}.cidr", f"{s.cidr} overlaps multusSubnets[{j}] ({other.name}, {other.cidr})", "give each multus subnet its own block")
+
+
+def _node_groups(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    seen: dict[str, int] = {}
+    for i, g in enumerate(cfg.node_groups):
+        p = f"nodeGroups[{i}]"
+        if not DNS1123_LABEL.match(g.name) or len(g.name) > 40:
+            yield ConfigIssue(f"{p}.name", f"`{g.name}` is not a valid node group name", "use at most 40 lower-case letters, digits and -")
+        if g.name in seen:
+            yield ConfigIssue(f"{p}.name", f"`{g.name}` is already used by nodeGroups[{seen[g.name]}]", "give each node group its own name")
+        seen.setdefault(g.name, i)
+        if g.availability_zone not in cfg.vpc.availability_zones:
+            yield ConfigIssue(f"{p}.availabilityZone", f"`{g.availability_zone}` is not a zone the VPC uses", f"use one of: {', '.join(cfg.vpc.availability_zones)}")
+        if not g.min_size <= g.desired_size <= g.max_size:
+            yield ConfigIssue(f"{p}.desiredSize", f"minSize {g.min_size} <= desiredSize {g.desired_size} <= maxSize {g.max_size} does not hold", "keep desiredSize between minSize and maxSize")
+        limits = instance_limits(g.instance_type)
+        if limits is None:
+            close = difflib.get_close_matches(g.instance_type, known_instance_types(), n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "use an EC2 instance type such as m5.large"
+            yield ConfigIssue(f"{p}.instanceType", f"`{g.instance_type}` is not a known EC2 instance type", hint)
+        elif 1 + len(g.multus_interfaces) > limits.max_enis:
+            yield ConfigIssue(
+                f"{p}.multusInterfaces",
+                f"{g.instance_type} takes {limits.max_enis} ENIs, but the primary ENI plus {len(g.multus_interfaces)} multus interfaces need {1 + len(g.multus_interfaces)}",
+                f"use at most {limits.max_enis - 1} multus interfaces or a larger instance type",
+            )
+        for j, name in enumerate(g.multus_interfaces):
+            subnet = cfg.subnet(name)
+            key = f"{p}.multusInterfaces[{j}]"
+            if subnet is None:
+                names = [s.name for s in cfg.multus_subnets]
+                close = difflib.get_close_matches(name, names, n=1)
+                yield ConfigIssue(key, f"no multus subnet is named `{name}`", f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(names)}")
+            elif subnet.availability_zone != g.availability_zone:
+                yield ConfigIssue(key, f"multus subnet `{name}` is in {subnet.availability_zone}, but the node group runs in {g.availability_zone}", "attach only subnets of the node group's zone (one node group per zone)")
+        for name, n in Counter(g.multus_interfaces).items():
+            if n > 1:
+                yield ConfigIssue(f"{p}.multusInterfaces", f"`{name}` is listed {n} times", "attach each multus subnet once per node")
+        for key, value in g.labels.items():
+            if not LABEL_NAME.match(key) or not LABEL_VALUE.match(value):
+                yield ConfigIssue(f"{p}.labels.{key}", "is not a valid Kubernetes label", "use a name/value of letters, digits, - _ . (at most 63 characters)")
+
+
+def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    seen: dict[tuple[str, str], int] = {}
+    pool_names = {f"{cfg.sriov.resource_prefix}/{r.name}" for r in cfg.sriov.resources}
+    for i, net in enumerate(cfg.networks):
+        p = f"networks[{i}]"
+        if len(net.name) > 63 or not DNS1123_LABEL.match(net.name):
+            yield ConfigIssue(f"{p}.name", f"`{net.name}` is not a DNS-1123 label", "use at most 63 lower-case letters, digits and -, e.g. ipvlan-conf-1")
+        if len(net.namespace) > 63 or not DNS1123_LABEL.match(net.namespace):
+            yield ConfigIssue(f"{p}.namespace", f"`{net.namespace}` is not a valid namespace", "use a DNS-1123 label such as default")
+        ident = (net.namespace, net.name)
+        if ident in seen:
+            yield ConfigIssue(f"{p}.name", f"{net.namespace}/{net.name} is already defined by networks[{seen[ident]}]", "give each network its own namespace/name")
+        seen.setdefault(ident, i)
+
+        ifname = interface_name_of(net)
+        ifkey = f"{p}.master" if isinstance(net, IpvlanNetwork) else f"{p}.device"
+        if isinstance(net, HostDeviceNetwork):
+            yield from _host_device(cfg, net, p, pool_names)
+            if net.eni_ip_assignment:
+                yield ConfigIssue(f"{p}.eniIpAssignment", "host-device networks move the whole ENI into the pod, there is no address to assign to it", "remove eniIpAssignment")
+        if ifname is not None:
+            if len(ifname) > MAX_IFNAME or not IFNAME.match(ifname):
+                yield ConfigIssue(ifkey, f"`{ifname}` cannot be a Linux interface name (at most {MAX_IFNAME} characters)", "use a multus subnet's interface name, e.g. multus-a")
+                continue
+            slots = providers(cfg, ifname)
+            if not slots:
+                valid = sorted({n for a in attachments(cfg) for n in a.names})
+                yield ConfigIssue(ifkey, f"no node group provides an interface named `{ifname}`", f"use one of: {', '.join(valid)}")
+                continue
+        else:
+            slots = ()
+
+        if net.ipam is None:
+            continue
+        yield from _ipam(cfg, net, p, slots)
+
+
+def _host_device(cfg: StackConfig, net: HostDeviceNetwork, p: str, pool_names: set[str]) -> Iterator[ConfigIssue]:
+    if (net.device is None) == (net.resource_name is None):
+        yield ConfigIssue(f"{p}.device", "host-device needs exactly one of `device` and `resourceName`", "name the interface to move (device) or an SR-IOV resource (resourceName)")
+    if net.resource_name is not None:
+        if not cfg.sriov.enabled:
+            yield ConfigIssue(f"{p}.resourceName", "names an SR-IOV resource but sriov.enabled is false", "set eks-multus:sriov.enabled to true")
+        elif net.resource_name not in pool_names:
+            yield ConfigIssue(f"{p}.resourceName", f"no SR-IOV pool defines `{net.resource_name}`", f"use one of: {', '.join(sorted(pool_names))}")
+
+
+def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, p: str, slots) -> Iterator[ConfigIssue]:
+    ipam = net.ipam
+    assert ipam is not None
+    q = f"{p}.ipam"
+    if isinstance(ipam, StaticIpam):
+        for j, entry in enumerate(ipam.addresses):
+            try:
+                IPv4Interface(entry.address)
+                if "/" not in entry.address:
+                    raise ValueError
+            except ValueError:
+                yield ConfigIssue(f"{q}.addresses[{j}].address", f"`{entry.address}` is not an address in CIDR notation", "write it as address/prefix, e.g. 100.64.30.10/19")
+                return
+        prefixes = {IPv4Interface(e.address).network for e in ipam.addresses}
+        if len(prefixes) > 1:
+            yield ConfigIssue(f"{q}.addresses", "addresses are in different subnets", "give addresses of the one multus subnet")
+            return
+    plan = ipam_plan(ipam)
+    if plan is None:
+        return
+    subnet = plan.subnet
+    start_key, end_key = f"{q}.rangeStart", f"{q}.rangeEnd"
+    if isinstance(ipam, (HostLocalIpam, WhereaboutsIpam)):
+        for key, addr in ((start_key, ipam.range_start), (end_key, ipam.range_end)):
+            if addr is not None and addr not in subnet:
+                yield ConfigIssue(key, f"{addr} is outside subnet {subnet}", f"pick an address in {subnet}")
+                return
+        first, last = plan.ranges[0]
+        if first > last:
+            yield ConfigIssue(end_key, f"range {first}-{last} is reversed", f"make rangeEnd at least {first}")
+            return
+        reserved = touches_aws_reserved(subnet, first, last)
+        if reserved and isinstance(ipam, HostLocalIpam):
+            fix = f"start the range at {subnet.network_address + 4} or later" if reserved[0] != subnet.broadcast_address else f"end the range at {subnet.broadcast_address - 1} or earlier"
+            key = start_key if reserved[0] != subnet.broadcast_address else end_key
+            yield ConfigIssue(key, f"range {first}-{last} includes {', '.join(map(str, reserved))}, which AWS reserves in every subnet", fix)
+        elif reserved and ipam.range_start is not None and ipam.range_start <= subnet.network_address + 3:
+            yield ConfigIssue(start_key, f"{ipam.range_start} is one of the addresses AWS reserves in every subnet", f"start the range at {subnet.network_address + 4} or later")
+        gw_key = f"{q}.gateway"
+        if plan.gateway is not None:
+            if plan.gateway not in subnet:
+                yield ConfigIssue(gw_key, f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}")
+            elif first <= plan.gateway <= last:
+                yield ConfigIssue(gw_key, f"{plan.gateway} lies inside the range {first}-{last}, so a pod could be given it", "move the gateway or the range apart")
+        if isinstance(ipam, WhereaboutsIpam):
+            for j, ex in enumerate(ipam.exclude):
+                if not ex.subnet_of(subnet):
+                    yield ConfigIssue(f"{q}.exclude[{j}]", f"{ex} is outside range {subnet}", f"exclude only blocks of {subnet}")
+    else:
+        for j, (addr, _) in enumerate(plan.ranges):
+            if addr in touches_aws_reserved(subnet, addr, addr) or addr == plan.gateway:
+                yield ConfigIssue(f"{q}.addresses[{j}].address", f"{addr} is reserved by AWS or is the gateway", f"use an address from {subnet.network_address + 4} on")
+        if plan.gateway is not None and plan.gateway not in subnet:
+            yield ConfigIssue(f"{q}.addresses[0].gateway", f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}")
+
+    subnets = {a.subnet.name: a.subnet for a in slots}
+    for s in subnets.values():
+        sub_key = f"{q}.subnet" if isinstance(ipam, HostLocalIpam) else (f"{q}.range" if isinstance(ipam, WhereaboutsIpam) else f"{q}.addresses")
+        if subnet != s.cidr:
+            yield ConfigIssue(sub_key, f"{subnet} is not the multus subnet {s.name} ({s.cidr}) that `{interface_name_of(net)}` is attached to", f"use {s.cidr} so the pod's on-link range matches the ENI's subnet")
+    if len(subnets) > 1:
+        yield ConfigIssue(
+            f"{p}.master" if isinstance(net, IpvlanNetwork) else f"{p}.device",
+            f"`{interface_name_of(net)}` reaches different multus subnets on different nodes ({', '.join(sorted(subnets))}), and one range cannot fit them all",
+            "use the multus subnet's interface name (one network per subnet)",
+        )
+    if plan.node_local and slots:
+        nodes = sum(a.node_group.max_size for a in slots)
+        allowed = isinstance(net, IpvlanNetwork) and net.allow_host_local_on_multiple_nodes
+        if nodes > 1 and not allowed:
+            kind = "host-local" if isinstance(ipam, HostLocalIpam) else "static"
+            yield ConfigIssue(
+                f"{q}.type",
+                f"{kind} hands out the same addresses on every node, and `{interface_name_of(net)}` is on up to {nodes} nodes",
+                "use whereabouts for cluster-wide allocation, or set allowHostLocalOnMultipleNodes: true on the network if each node gets its own NAD range",
+            )
+
+
+def _ipam_overlaps(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    by_subnet: dict[IPv4Network, list[tuple[int, tuple[IPv4Address, IPv4Address]]]] = defaultdict(list)
+    for i, net in enumerate(cfg.networks):
+        plan = ipam_plan(net.ipam) if net.ipam is not None and not _static_unparsable(net) else None
+        if plan is None:
+            continue
+        for r in plan.ranges:
+            by_subnet[plan.subnet].append((i, r))
+    for subnet, entries in by_subnet.items():
+        for a in range(len(entries)):
+            for b in range(a):
+                (i, ra), (j, rb) = entries[a], entries[b]
+                if i != j and ranges_overlap(ra, rb):
+                    yield ConfigIssue(
+                        f"networks[{i}].ipam",
+                        f"range {ra[0]}-{ra[1]} overlaps networks[{j}] ({cfg.networks[j].name}, {rb[0]}-{rb[1]}) on subnet {subnet}",
+                        "give each network on a subnet its own range",
+                    )
+
+
+def _static_unparsable(net) -> bool:
+    if not isinstance(net.ipam, StaticIpam):
+        return False
+    try:
+        for e in net.ipam.addresses:
+            IPv4Interface(e.address)
+    except ValueError:
+        return True
+    return False
+
+
+def _sriov(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    s = cfg.sriov
+    if not RESOURCE_PREFIX.match(s.resource_prefix):
+        yield ConfigIssue("sriov.resourcePrefix", f"`{s.resource_prefix}` is not a valid resource prefix", "use a DNS-style name such as intel.com")
+    names: Counter[str] = Counter(r.name for r in s.resources)
+    ipvlan_pci = {
+        pci_address(a.device_index)
+        for net in cfg.networks
+        if isinstance(net, IpvlanNetwork)
+        for a in providers(cfg, net.master)
+    }
+    for i, r in enumerate(s.resources):
+        p = f"sriov.resources[{i}]"
+        if not SRIOV_RESOURCE.match(r.name):
+            yield ConfigIssue(f"{p}.name", f"`{r.name}` is not a valid SR-IOV resource name", "use letters, digits and _ only, e.g. aws_ena_vf")
+        if names[r.name] > 1:
+            yield ConfigIssue(f"{p}.name", f"`{r.name}` is defined {names[r.name]} times", "give each pool its own name")
+        for key, values, pattern, example in (("vendors", r.vendors, PCI_ID, "1d0f"), ("devices", r.devices, PCI_ID, "ec20")):
+            for j, v in enumerate(values):
+                if not pattern.match(v):
+                    yield ConfigIssue(f"{p}.{key}[{j}]", f"`{v}` is not a 4-digit lower-case hex PCI id", f"write it like {example}")
+        for j, v in enumerate(r.pci_addresses or ()):
+            if not PCI_ADDRESS.match(v):
+                yield ConfigIssue(f"{p}.pciAddresses[{j}]", f"`{v}` is not a PCI address", "write it like 0000:00:07.0")
+            elif s.enabled and v in ipvlan_pci:
+                yield ConfigIssue(f"{p}.pciAddresses[{j}]", f"{v} is the ENI an ipvlan network uses as master; the device plugin would hand it to a pod", "pool only multus ENIs no ipvlan network uses")
+            elif v == pci_address(0):
+                yield ConfigIssue(f"{p}.pciAddresses[{j}]", f"{v} is the primary ENI, which the VPC CNI manages", "pool only multus ENIs (device index 1 and up)")
+        if s.enabled and r.pci_addresses is None:
+            free = {a.pci_address for a in attachments(cfg)} - ipvlan_pci
+            if not free:
+                yield ConfigIssue(f"{p}.pciAddresses", "every multus ENI is used by an ipvlan network, so the pool would be empty", "add a multus interface for SR-IOV to the node groups, or list pciAddresses")
+
+
+def _multus(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    m = cfg.multus
+    if m.image == "eks" and cfg.region not in ECR_ACCOUNTS:
+        yield ConfigIssue("multus.image", f"no EKS Multus image registry is known for region {cfg.region}", "set multus.image to upstream or a full image reference")
+    elif m.image not in ("eks", "upstream"):
+        problem = check_image_reference(m.image)
+        if problem:
+            yield ConfigIssue("multus.image", problem, "use eks, upstream, or a reference pinned to a tag or digest")
+    memory = parse_quantity(m.memory)
+    if memory is None:
+        yield ConfigIssue("multus.memory", f"`{m.memory}` is not a Kubernetes quantity", "write it like 256Mi")
+    elif memory < MIN_MULTUS_MEMORY:
+        yield ConfigIssue("multus.memory", f"{m.memory} is below 200Mi; the Multus daemon is OOM-killed under bursts of pod creation", "use at least 200Mi (256Mi is the default)")
+    if parse_quantity(m.cpu) is None:
+        yield ConfigIssue("multus.cpu", f"`{m.cpu}` is not a Kubernetes quantity", "write it like 100m")
+
+
+def _whereabouts(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    if len(cfg.whereabouts.reconciler_schedule.split()) != 5:
+        yield ConfigIssue("whereabouts.reconcilerSchedule", f"`{cfg.whereabouts.reconciler_schedule}` is not a 5-field cron expression", 'write it like "30 4 * * *"')

@@ -1,0 +1,25 @@
+"""NetworkAttachments: one NetworkAttachmentDefinition per configured network."""
+
+from __future__ import annotations
+
+import pulumi
+
+from .core.manifests import nad_object
+from .core.model import StackConfig
+from .kube import register
+
+
+class NetworkAttachments(pulumi.ComponentResource):
+    """NADs; created only after the CRD (and the IPAM they name) exist."""
+
+    names: dict[str, str]
+    """`namespace/name` -> value for the pod annotation k8s.v1.cni.cncf.io/networks."""
+
+    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-multus:index:NetworkAttachments", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.names = {}
+        for net in cfg.networks:
+            register(name, nad_object(net), child)
+            self.names[f"{net.namespace}/{net.name}"] = f"{net.namespace}/{net.name}"
+        self.register_outputs({"networks": self.names})

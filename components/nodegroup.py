@@ -1,0 +1,150 @@
+"""MultusNodeGroup: a self-managed node group whose instances carry multus ENIs."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from .core.limits import al2023_ami_parameter
+from .core.model import NodeGroup, StackConfig
+from .core.userdata import ClusterInfo, render_user_data
+
+NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage"
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+)
+_EC2_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+
+
+class MultusNodeGroup(pulumi.ComponentResource):
+    """Launch template with the multus ENIs at device index 1..N, and an ASG in one AZ.
+
+    Managed node groups refuse launch templates with more than one interface
+    or with subnets on interfaces, so this is a self-managed group. Every ENI
+    created at launch is tagged no_manage (the VPC CNI ignores the tag on the
+    primary ENI), so the VPC CNI never adopts or re-secures the multus ENIs.
+    """
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    asg_name: pulumi.Output[str]
+    launch_template_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        group: NodeGroup,
+        cluster_name: str,
+        endpoint: pulumi.Input[str],
+        certificate_authority: pulumi.Input[str],
+        node_subnet_id: pulumi.Input[str],
+        node_security_group_ids: list[pulumi.Input[str]],
+        multus_subnet_ids: dict[str, pulumi.Input[str]],
+        multus_security_group_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        full_name = f"{cluster_name}-{group.name}"
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=_EC2_TRUST, tags=dict(cfg.tags) or None, opts=child)
+        for arn in NODE_POLICIES:
+            aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn, opts=child)
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
+        aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
+
+        ami = aws.ssm.get_parameter_output(
+            name=al2023_ami_parameter(cfg.cluster.kubernetes_version, group.instance_type),
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        user_data = pulumi.Output.all(endpoint, certificate_authority).apply(
+            lambda args: base64.b64encode(
+                render_user_data(
+                    cfg, group, ClusterInfo(cluster_name, args[0], args[1], str(cfg.cluster.service_cidr))
+                ).encode()
+            ).decode()
+        )
+        interfaces = [
+            {
+                "device_index": 0,
+                "subnet_id": node_subnet_id,
+                "security_groups": node_security_group_ids,
+                "associate_public_ip_address": "false",
+                "delete_on_termination": "true",
+            }
+        ]
+        for index, subnet_name in enumerate(group.multus_interfaces, start=1):
+            interfaces.append(
+                {
+                    "device_index": index,
+                    "subnet_id": multus_subnet_ids[subnet_name],
+                    "security_groups": [multus_security_group_id],
+                    "delete_on_termination": "true",
+                    "description": f"eks-multus {subnet_name}",
+                }
+            )
+        base_tags = {**cfg.tags, "Name": full_name, f"kubernetes.io/cluster/{cluster_name}": "owned"}
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            name=full_name,
+            description=f"eks-multus node group {group.name}",
+            image_id=ami.value,
+            instance_type=group.instance_type,
+            iam_instance_profile={"arn": profile.arn},
+            user_data=user_data,
+            update_default_version=True,
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": group.metadata_hop_limit,
+            },
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": group.root_volume_size,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            network_interfaces=interfaces,
+            tag_specifications=[
+                {"resource_type": "instance", "tags": base_tags},
+                {"resource_type": "volume", "tags": base_tags},
+                {"resource_type": "network-interface", "tags": {**base_tags, NO_MANAGE_TAG: "true"}},
+            ],
+            tags=dict(cfg.tags) or None,
+            opts=child,
+        )
+        asg = aws.autoscaling.Group(
+            f"{name}-asg",
+            name=full_name,
+            min_size=group.min_size,
+            max_size=group.max_size,
+            desired_capacity=group.desired_size,
+            vpc_zone_identifiers=[node_subnet_id],
+            launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
+            instance_refresh={"strategy": "Rolling", "preferences": {"min_healthy_percentage": 66}},
+            tags=[
+                {"key": k, "value": v, "propagate_at_launch": True}
+                for k, v in sorted({**base_tags, "eks-multus.io/node-group": group.name}.items())
+            ],
+            opts=child,
+        )
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.asg_name = asg.name
+        self.launch_template_id = launch_template.id
+        self.register_outputs({"roleArn": self.role_arn, "asgName": self.asg_name, "launchTemplateId": self.launch_template_id})

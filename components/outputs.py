@@ -1,0 +1,33 @@
+"""Stack outputs a consumer needs, as scalars (StackReference-friendly)."""
+
+from __future__ import annotations
+
+import pulumi
+
+from .core.model import StackConfig
+from .platform import MultusPlatform
+
+NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
+
+
+def export_outputs(cfg: StackConfig, platform: MultusPlatform) -> None:
+    pulumi.export("vpcId", platform.vpc.vpc_id)
+    pulumi.export("privateSubnetIds", platform.vpc.private_subnet_ids)
+    pulumi.export("publicSubnetIds", platform.vpc.public_subnet_ids)
+    pulumi.export("multusSubnetIds", platform.vpc.multus_subnet_ids)
+    pulumi.export("multusSubnetCidrs", {s.name: str(s.cidr) for s in cfg.multus_subnets})
+    pulumi.export("multusSecurityGroupId", platform.vpc.multus_security_group_id)
+    pulumi.export("clusterName", cfg.cluster_name)
+    pulumi.export("clusterEndpoint", platform.cluster.endpoint)
+    pulumi.export("kubeconfig", platform.cluster.kubeconfig)
+    pulumi.export("nodeGroupNames", sorted(platform.node_groups))
+    pulumi.export("nodeGroupAsgNames", {n: g.asg_name for n, g in platform.node_groups.items()})
+    pulumi.export("nodeGroupRoleArns", {n: g.role_arn for n, g in platform.node_groups.items()})
+    pulumi.export(
+        "networks",
+        {
+            f"{n.namespace}/{n.name}": {"namespace": n.namespace, "name": n.name, "annotation": f"{n.namespace}/{n.name}"}
+            for n in cfg.networks
+        },
+    )
+    pulumi.export("networksAnnotationKey", NETWORKS_ANNOTATION)

@@ -1,0 +1,61 @@
+"""MultusPlatform: the whole stack, from VPC to NetworkAttachmentDefinitions."""
+
+from __future__ import annotations
+
+import pulumi
+
+from .cluster import MultusCluster
+from .core.manifests import uses_whereabouts
+from .core.model import StackConfig
+from .multus import Multus
+from .networks import NetworkAttachments
+from .nodegroup import MultusNodeGroup
+from .sriov import SriovDevicePlugin
+from .vpc import MultusVpc
+from .whereabouts import Whereabouts
+
+
+class MultusPlatform(pulumi.ComponentResource):
+    """Composes the components in dependency order from one validated config."""
+
+    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-multus:index:MultusPlatform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.vpc = MultusVpc(f"{name}-vpc", cfg, opts=child)
+        zones = cfg.vpc.availability_zones
+        self.cluster = MultusCluster(
+            f"{name}-cluster",
+            cfg,
+            vpc_id=self.vpc.vpc_id,
+            private_subnet_ids=[self.vpc.private_subnet_ids[z] for z in zones],
+            public_subnet_ids=[self.vpc.public_subnet_ids[z] for z in zones],
+            opts=child,
+        )
+        self.node_groups = {
+            group.name: MultusNodeGroup(
+                f"{name}-{group.name}",
+                cfg,
+                group,
+                cluster_name=cfg.cluster_name,
+                endpoint=self.cluster.endpoint,
+                certificate_authority=self.cluster.certificate_authority,
+                node_subnet_id=self.vpc.private_subnet_ids[group.availability_zone],
+                node_security_group_ids=[self.cluster.node_security_group_id],
+                multus_subnet_ids=self.vpc.multus_subnet_ids,
+                multus_security_group_id=self.vpc.multus_security_group_id,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+            )
+            for group in cfg.node_groups
+        }
+        k8s = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.cluster.provider})
+        self.multus = Multus(f"{name}-multus", cfg, opts=k8s)
+        ipam_deps: list[pulumi.Resource] = [self.multus]
+        if uses_whereabouts(cfg):
+            self.whereabouts = Whereabouts(f"{name}-whereabouts", cfg, opts=k8s)
+            ipam_deps.append(self.whereabouts)
+        if cfg.sriov.enabled:
+            self.sriov = SriovDevicePlugin(f"{name}-sriov", cfg, opts=k8s)
+        self.networks = NetworkAttachments(
+            f"{name}-networks", cfg, opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=ipam_deps))
+        )
+        self.register_outputs({"clusterName": cfg.cluster_name})

@@ -1,0 +1,1 @@
+"""Offline plan: run the Pulumi program under mocks and write what it would create."""

@@ -1,0 +1,189 @@
+"""The one mock layer under `make plan` and the tests.
+
+pulumi-eks components are remote and opaque under mocks, so their outputs
+are fabricated here; invokes the program makes are answered; the monitor
+records each registration's parent, dependencies and wire inputs. All fake
+ids and values derive from the resource's type and name, so the same program
+gives the same plan byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+
+ACCOUNT = "123456789012"
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_REF = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_VALUE = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": "vpc-cidr-assoc",
+    "aws:ec2/subnetCidrReservation:SubnetCidrReservation": "scr",
+}
+
+
+def digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:length]
+
+
+def fake_kubeconfig(cluster_name: str) -> dict[str, Any]:
+    server = f"https://{digest(cluster_name, length=32).upper()}.gr7.mock.eks.amazonaws.com"
+    ca = base64.b64encode(f"mock CA of {cluster_name}".encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubernetes", "cluster": {"server": server, "certificate-authority-data": ca}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [
+            {
+                "name": "aws",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "aws",
+                        "args": ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"],
+                    }
+                },
+            }
+        ],
+    }
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Deterministic stand-ins for the cloud: ids, ARNs, eks.Cluster outputs, invokes."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        prefix = _ID_PREFIX.get(typ, typ.rsplit(":", 1)[-1].lower())
+        rid = f"{prefix}-{digest(typ, name)}"
+        out = dict(inputs)
+        if typ == "eks:index:Cluster":
+            cluster_name = inputs.get("name") or name
+            kubeconfig = fake_kubeconfig(cluster_name)
+            out.update(
+                kubeconfig=kubeconfig,
+                kubeconfigJson=json.dumps(kubeconfig),
+                clusterSecurityGroupId=f"sg-{digest(name, 'cluster')}",
+                nodeSecurityGroupId=f"sg-{digest(name, 'node')}",
+                oidcProviderArn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{self.region}.amazonaws.com/id/{digest(name, length=32).upper()}",
+                oidcIssuer=f"oidc.eks.{self.region}.amazonaws.com/id/{digest(name, length=32).upper()}",
+            )
+            return f"{cluster_name}", out
+        if typ == "aws:iam/role:Role":
+            out.update(name=name, arn=f"arn:aws:iam::{ACCOUNT}:role/{name}")
+            return name, out
+        if typ == "aws:iam/instanceProfile:InstanceProfile":
+            out.update(name=name, arn=f"arn:aws:iam::{ACCOUNT}:instance-profile/{name}")
+            return name, out
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            out.update(latestVersion=1, defaultVersion=1, arn=f"arn:aws:ec2:{self.region}:{ACCOUNT}:launch-template/{rid}")
+        if typ == "aws:autoscaling/group:Group":
+            out.setdefault("name", name)
+            return out["name"], out
+        if typ.startswith("aws:") and "arn" not in out:
+            service = typ.split(":")[1].split("/")[0]
+            out["arn"] = f"arn:aws:{service}:{self.region}:{ACCOUNT}:{prefix}/{rid}"
+        return rid, out
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:  # a bare dict: the monitor iterates a tuple's failures
+        token, a = args.token, args.args
+        if token == "aws:ssm/getParameter:getParameter":
+            value = f"ami-{digest(a.get('name', ''))}"
+            return {"name": a.get("name"), "type": "String", "value": value, "insecureValue": value, "version": 1, "arn": f"arn:aws:ssm:{self.region}::parameter{a.get('name')}"}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{s}" for s in "abcd"]
+            return {"names": names, "zoneIds": [f"{self.region[:3]}-az{i}" for i in range(1, 5)], "id": self.region}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/plan", "userId": "PLAN", "id": ACCOUNT}
+        return {}
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    provider: str = ""
+
+
+@dataclass
+class PlanMonitor(MockMonitor):
+    """MockMonitor that also keeps what the engine would have been told."""
+
+    mocks: PlanMocks
+    registrations: list[Registration] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        MockMonitor.__init__(self, self.mocks)
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        deps = set(request.dependencies)
+        for prop in request.propertyDependencies.values():
+            deps.update(prop.urns)
+        record = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=bool(request.custom),
+            inputs=wire_to_plain(json_format.MessageToDict(request.object)),
+            dependencies=sorted(deps),
+            provider=request.provider,
+        )
+        with self._lock:
+            self.registrations.append(record)
+        return response
+
+
+def wire_to_plain(value: Any) -> Any:
+    """Wire values as a reader wants them: secrets masked, references as URNs, 1.0 as 1."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET:
+            return "[secret]"
+        if sig == _RESOURCE_REF:
+            return value.get("urn")
+        if sig == _OUTPUT_VALUE:
+            if value.get("secret"):
+                return "[secret]"
+            return wire_to_plain(value["value"]) if "value" in value else "[unknown]"
+        return {k: wire_to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [wire_to_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value

@@ -1,0 +1,73 @@
+"""Run the real Pulumi program (`__main__.py`) under the mock engine."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .mocks import PlanMocks, PlanMonitor, Registration
+
+PROJECT = "eks-multus"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class PlanResult:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+
+
+class ProgramError(Exception):
+    """The program stopped with a message meant for the user (e.g. bad config)."""
+
+
+def config_values(flat: dict[str, Any]) -> dict[str, str]:
+    """Stack-file values as the Pulumi CLI hands them to a program: structured ones as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in flat.items()}
+
+
+def run_program(
+    flat_config: dict[str, Any],
+    stack: str,
+    main: Path | None = None,
+    project: str = PROJECT,
+    mocks: PlanMocks | None = None,
+) -> PlanResult:
+    """Execute the program file against `flat_config` and return what it registered."""
+    main = main or ROOT / "__main__.py"
+    region = str(flat_config.get("aws:region") or "us-east-1")
+    mocks = mocks or PlanMocks(region)
+    monitor = PlanMonitor(mocks)
+
+    def run() -> PlanResult:
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(config_values(flat_config))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+        except pulumi.RunError as exc:
+            raise ProgramError(str(exc)) from None
+        return PlanResult(stack, list(monitor.registrations), _resolve_outputs())
+
+    # A fresh context: the SDK keeps its settings and root stack in context variables.
+    return contextvars.Context().run(run)
+
+
+def _resolve_outputs() -> dict[str, Any]:
+    root = get_root_resource()
+    outputs = getattr(root, "outputs", {}) or {}
+    resolved: dict[str, Any] = {}
+    for key, value in outputs.items():
+        out = pulumi.Output.from_input(value)
+        secret = _sync_await(out.is_secret())
+        resolved[key] = "[secret]" if secret else _sync_await(out.future())
+    return resolved
