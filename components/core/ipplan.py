@@ -69,7 +69,9 @@ def plan_vpc_subnets(vpc: IPv4Network, zones: tuple[str, ...] | list[str]) -> tu
         raise ValueError(f"{vpc} is too small for {count} availability zones")
     blocks = list(vpc.subnets(prefixlen_diff=bits))
     public_bits = max(1, (count - 1).bit_length())
-    public_prefix = min(blocks[-1].prefixlen + public_bits, 28)
+    public_prefix = blocks[-1].prefixlen + public_bits
+    if public_prefix > 28:
+        raise ValueError(f"{vpc} is too small for {count} availability zones")
     public = list(blocks[-1].subnets(new_prefix=public_prefix))
     return tuple(AzSubnets(az, blocks[i], public[i]) for i, az in enumerate(zones))
 

@@ -144,7 +144,8 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
         choices = SUPPORTED_IPAM_TYPES if loc and loc[-1] == "ipam" else SUPPORTED_NETWORK_TYPES
         return ConfigIssue(join_path(*_strip_tags(loc), "type"), "is required but missing", f"set it to one of: {', '.join(choices)}")
     if kind == "literal_error":
-        return ConfigIssue(path, f"`{value}` is not allowed", f"use one of: {ctx.get('expected', '').replace(chr(39), '')}")
+        choices = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return ConfigIssue(path, f"`{value}` is not allowed", f"use one of: {choices}")
     if kind == "ip_v4_address":
         return ConfigIssue(path, f"`{value}` is not an IPv4 address", "write a dotted address such as 100.64.30.10")
     if kind == "ip_v4_network":

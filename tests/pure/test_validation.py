@@ -1,0 +1,172 @@
+"""Every validation rule refuses its bad config and names the key (and the fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.core.errors import ConfigError
+from tests.helpers import errors_of, load, ns
+
+
+def _set(key: str, path: list, value):
+    def mutate(flat):
+        target = flat if key == "" else flat.setdefault(f"eks-multus:{key}", {})
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def _del(key: str, path: list):
+    def mutate(flat):
+        target = flat[f"eks-multus:{key}"]
+        for part in path[:-1]:
+            target = target[part]
+        del target[path[-1]]
+
+    return mutate
+
+
+def _append(key: str, item):
+    def mutate(flat):
+        flat[f"eks-multus:{key}"].append(item)
+
+    return mutate
+
+
+def _dev_network(**changes):
+    net = {
+        "name": "ipvlan-conf-2",
+        "namespace": "default",
+        "cniVersion": "0.3.0",
+        "type": "ipvlan",
+        "mode": "l2",
+        "master": "ens6",
+        "ipam": {"type": "host-local", "subnet": "100.64.0.0/19", "rangeStart": "100.64.31.10", "rangeEnd": "100.64.31.20"},
+    }
+    net.update(changes)
+    return net
+
+
+# (case id, stack, mutation, expected key path, expected words in the message)
+CASES = [
+    # shapes: syntax, unknown keys, types
+    ("bad-ip", "dev", _set("networks", [0, "ipam", "rangeEnd"], "100.64.30.300"), "networks[0].ipam.rangeEnd", "not an IPv4 address"),
+    ("bad-cidr", "dev", _set("vpc", ["cidr"], "10.20.0.0/33"), "vpc.cidr", "not an IPv4 network"),
+    ("host-bits", "dev", _set("vpc", ["secondaryCidr"], "100.64.1.0/19"), "vpc.secondaryCidr", "use the network address: 100.64.0.0/19"),
+    ("unknown-key", "dev", _set("networks", [0, "ipam", "rangestart"], "100.64.30.10"), "networks[0].ipam.rangestart", "did you mean `rangeStart`"),
+    ("unknown-top-key", "dev", lambda f: f.update({"eks-multus:nodeGroup": []}), "eks-multus:nodeGroup", "did you mean `nodeGroups`"),
+    ("unknown-network-key", "dev", _set("networks", [0, "masterr"], "ens6"), "networks[0].masterr", "did you mean `master`"),
+    ("wrong-type-int", "dev", _set("nodeGroups", [0, "maxSize"], "many"), "nodeGroups[0].maxSize", "whole number"),
+    ("float-version", "dev", _set("cluster", ["kubernetesVersion"], 1.3), "cluster.kubernetesVersion", "quote it"),
+    ("missing-key", "dev", _del("vpc", ["cidr"]), "vpc.cidr", "required"),
+    ("missing-region", "dev", lambda f: f.pop("aws:region"), "aws:region", "not set"),
+    ("bool-type", "dev", _set("sriov", ["enabled"], "sometimes"), "sriov.enabled", "true or false"),
+    # cluster
+    ("old-vpc-cni", "dev", _set("cluster", ["vpcCniVersion"], "v1.18.5-eksbuild.1"), "cluster.vpcCniVersion", "v1.19.0"),
+    ("old-k8s", "dev", _set("cluster", ["kubernetesVersion"], "1.27"), "cluster.kubernetesVersion", "older"),
+    ("service-overlap", "dev", _set("cluster", ["serviceCidr"], "10.20.0.0/16"), "cluster.serviceCidr", "overlaps vpc.cidr"),
+    # VPC and secondary CIDR
+    ("secondary-overlaps", "dev", _set("vpc", ["secondaryCidr"], "10.20.0.0/19"), "vpc.secondaryCidr", "overlaps the VPC CIDR"),
+    ("secondary-other-rfc1918", "dev", _set("vpc", ["secondaryCidr"], "192.168.0.0/19"), "vpc.secondaryCidr", "only accepts"),
+    ("secondary-too-big", "dev", _set("vpc", ["secondaryCidr"], "100.64.0.0/12"), "vpc.secondaryCidr", "/16 to /28"),
+    ("secondary-link-local", "dev", _set("vpc", ["secondaryCidr"], "169.254.0.0/19"), "vpc.secondaryCidr", "never accepts"),
+    ("az-of-other-region", "dev", _set("vpc", ["availabilityZones"], ["us-east-1a"]), "vpc.availabilityZones[0]", "not a zone of region"),
+    ("bad-nat", "dev", _set("vpc", ["natGateways"], "many"), "vpc.natGateways", "none, single, perAz"),
+    # multus subnets
+    ("subnet-outside-secondary", "dev", _set("multusSubnets", [0, "cidr"], "100.65.0.0/19"), "multusSubnets[0].cidr", "outside the secondary CIDR"),
+    ("subnet-overlap", "prod", _set("multusSubnets", [1, "cidr"], "100.64.4.0/22"), "multusSubnets[1].cidr", "overlaps multusSubnets[0]"),
+    ("subnet-unused-az", "dev", _set("multusSubnets", [0, "availabilityZone"], "ap-northeast-2b"), "multusSubnets[0].availabilityZone", "not a zone the VPC uses"),
+    ("subnet-long-ifname", "dev", _set("multusSubnets", [0, "interfaceName"], "multus-subnet-long-name"), "multusSubnets[0].interfaceName", "15 characters"),
+    ("subnet-kernel-ifname", "dev", _set("multusSubnets", [0, "interfaceName"], "eth1"), "multusSubnets[0].interfaceName", "kernel interface name"),
+    # node groups
+    ("unknown-instance", "dev", _set("nodeGroups", [0, "instanceType"], "m5.larg"), "nodeGroups[0].instanceType", "did you mean m5.large"),
+    ("too-many-enis", "prod", _set("nodeGroups", [0, "instanceType"], "t3.micro"), "nodeGroups[0].multusInterfaces", "t3.micro takes 2 ENIs"),
+    ("subnet-other-az", "prod", _set("nodeGroups", [0, "multusInterfaces"], ["multus-a", "direct-c"]), "nodeGroups[0].multusInterfaces[1]", "is in ap-northeast-2c"),
+    ("unknown-subnet", "dev", _set("nodeGroups", [0, "multusInterfaces"], ["multus-b"]), "nodeGroups[0].multusInterfaces[0]", "did you mean `multus-a`"),
+    ("sizes", "dev", _set("nodeGroups", [0, "desiredSize"], 2), "nodeGroups[0].desiredSize", "between minSize and maxSize"),
+    ("dup-node-group", "prod", _set("nodeGroups", [1, "name"], "multus-a"), "nodeGroups[1].name", "already used"),
+    # networks
+    ("nad-name", "dev", _set("networks", [0, "name"], "IPvlan_1"), "networks[0].name", "DNS-1123"),
+    ("nad-namespace", "dev", _set("networks", [0, "namespace"], "Default"), "networks[0].namespace", "not a valid namespace"),
+    ("dup-network", "dev", _append("networks", _dev_network(name="ipvlan-conf-1")), "networks[1].name", "already defined"),
+    ("macvlan", "dev", _set("networks", [0, "type"], "macvlan"), "networks[0].type", "VPC drops frames"),
+    ("sriov-cni", "dev", _set("networks", [0, "type"], "sriov"), "networks[0].type", "no physical function"),
+    ("unsupported-cni", "dev", _set("networks", [0, "type"], "bridge"), "networks[0].type", "not supported"),
+    ("ipvlan-mode", "dev", _set("networks", [0, "mode"], "l4"), "networks[0].mode", "l2, l3, l3s"),
+    ("cni-version", "dev", _set("networks", [0, "cniVersion"], "0.2.0"), "networks[0].cniVersion", "0.3.0"),
+    ("long-master", "dev", _set("networks", [0, "master"], "multus-subnet-long"), "networks[0].master", "15 characters"),
+    ("master-not-provided", "dev", _set("networks", [0, "master"], "ens7"), "networks[0].master", "no node group provides"),
+    # IPAM
+    ("range-outside", "dev", _set("networks", [0, "ipam", "rangeEnd"], "100.64.40.1"), "networks[0].ipam.rangeEnd", "outside subnet 100.64.0.0/19"),
+    ("range-reversed", "dev", _set("networks", [0, "ipam", "rangeStart"], "100.64.30.200"), "networks[0].ipam.rangeEnd", "reversed"),
+    ("range-aws-reserved", "dev", _set("networks", [0, "ipam", "rangeStart"], "100.64.0.2"), "networks[0].ipam.rangeStart", "AWS reserves"),
+    ("range-default-start", "dev", _del("networks", [0, "ipam", "rangeStart"]), "networks[0].ipam.rangeStart", "AWS reserves"),
+    ("gateway-outside", "dev", _set("networks", [0, "ipam", "gateway"], "10.0.0.1"), "networks[0].ipam.gateway", "outside subnet"),
+    ("gateway-in-range", "dev", _set("networks", [0, "ipam", "gateway"], "100.64.30.50"), "networks[0].ipam.gateway", "inside the range"),
+    ("ranges-overlap", "dev", _append("networks", _dev_network(ipam={"type": "host-local", "subnet": "100.64.0.0/19", "rangeStart": "100.64.30.90", "rangeEnd": "100.64.30.120"})), "networks[1].ipam", "overlaps networks[0]"),
+    ("ipam-subnet-not-eni-subnet", "prod", _set("networks", [0, "ipam", "range"], "100.64.0.0/19"), "networks[0].ipam.range", "not the multus subnet multus-a"),
+    ("range-not-in-master-subnet", "prod", _set("networks", [0, "master"], "multus-c"), "networks[0].ipam.range", "multus subnet multus-c"),
+    ("master-spans-azs", "prod", _set("networks", [0, "master"], "ens6"), "networks[0].master", "different multus subnets"),
+    ("host-local-multi-node", "dev", _set("nodeGroups", [0, "maxSize"], 3), "networks[0].ipam.type", "same addresses on every node"),
+    ("whereabouts-start-outside", "prod", _set("networks", [0, "ipam", "rangeStart"], "100.64.9.0"), "networks[0].ipam.rangeStart", "outside subnet"),
+    ("whereabouts-exclude-outside", "prod", _set("networks", [0, "ipam", "exclude"], ["100.64.8.0/24"]), "networks[0].ipam.exclude[0]", "outside range"),
+    ("unknown-ipam", "dev", _set("networks", [0, "ipam", "type"], "dhcp"), "networks[0].ipam.type", "not supported"),
+    ("static-no-cidr", "dev", _set("networks", [0, "ipam"], {"type": "static", "addresses": [{"address": "100.64.30.10"}]}), "networks[0].ipam.addresses[0].address", "CIDR"),
+    # SR-IOV
+    ("sriov-resource-name", "prod", _set("sriov", ["resources", 0, "name"], "aws-ena-vf"), "sriov.resources[0].name", "letters, digits and _"),
+    ("sriov-unknown-resource", "prod", _set("networks", [2, "resourceName"], "intel.com/other"), "networks[2].resourceName", "no SR-IOV pool defines"),
+    ("sriov-disabled", "prod", _set("sriov", ["enabled"], False), "networks[2].resourceName", "sriov.enabled is false"),
+    ("sriov-vendor", "prod", _set("sriov", ["resources", 0, "vendors"], ["AWS"]), "sriov.resources[0].vendors[0]", "hex PCI id"),
+    ("sriov-pool-grabs-master", "prod", _set("sriov", ["resources", 0, "pciAddresses"], ["0000:00:06.0"]), "sriov.resources[0].pciAddresses[0]", "ipvlan network uses as master"),
+    ("host-device-no-selector", "prod", _del("networks", [2, "resourceName"]), "networks[2].device", "exactly one"),
+    # Multus
+    ("multus-memory", "dev", _set("multus", ["memory"], "50Mi"), "multus.memory", "OOM"),
+    ("multus-floating-image", "dev", _set("multus", ["image"], "ghcr.io/k8snetworkplumbingwg/multus-cni:latest"), "multus.image", "floats"),
+    ("multus-untagged-image", "dev", _set("multus", ["image"], "ghcr.io/k8snetworkplumbingwg/multus-cni"), "multus.image", "no tag"),
+]
+
+
+@pytest.mark.parametrize("stack,mutate,path,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule_refuses_with_key(stack, mutate, path, words):
+    errors = errors_of(stack, mutate)
+    key = path if ":" in path else f"eks-multus:{path}"
+    matching = [e for e in errors if e.startswith(f"{key}:")]
+    assert matching, f"no error for {key}; got {errors}"
+    assert any(words in e for e in matching), f"{words!r} not in {matching}"
+    assert all("; " in e for e in matching if "unknown key" not in e), f"every error says what would be valid: {matching}"
+
+
+def test_all_errors_are_reported_together():
+    def many(flat):
+        ns(flat, "networks")[0]["ipam"]["rangeEnd"] = "100.64.40.1"
+        ns(flat, "nodeGroups")[0]["instanceType"] = "m5.larg"
+        ns(flat, "vpc")["secondaryCidr"] = "10.20.0.0/19"
+
+    errors = errors_of("dev", many)
+    assert len(errors) >= 3
+    assert any(e.startswith("eks-multus:networks[0].ipam.rangeEnd:") for e in errors)
+    assert any(e.startswith("eks-multus:nodeGroups[0].instanceType:") for e in errors)
+    assert any(e.startswith("eks-multus:vpc.secondaryCidr:") for e in errors)
+
+
+def test_shape_and_rule_errors_render_as_one_message():
+    with pytest.raises(ConfigError) as info:
+        load("dev", _set("networks", [0, "ipam", "rangeEnd"], "100.64.40.1"))
+    text = str(info.value)
+    assert text.startswith("stack config has 1 error:")
+    assert "eks-multus:networks[0].ipam.rangeEnd: 100.64.40.1 is outside subnet 100.64.0.0/19" in text
+
+
+def test_opt_in_allows_host_local_on_several_nodes():
+    def mutate(flat):
+        ns(flat, "nodeGroups")[0]["maxSize"] = 3
+        ns(flat, "networks")[0]["allowHostLocalOnMultipleNodes"] = True
+
+    assert load("dev", mutate).node_groups[0].max_size == 3
+
+
+def test_reference_stacks_are_valid():
+    assert load("dev").networks[0].name == "ipvlan-conf-1"
+    assert len(load("prod").node_groups) == 2
