@@ -1,7 +1,5 @@
 """eks-multus: read the stack config, validate it whole, then build the platform."""
 
-import pulumi
-
 from components import MultusPlatform, load_stack_config
 from components.outputs import export_outputs
 

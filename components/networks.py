@@ -15,9 +15,16 @@ class NetworkAttachments(pulumi.ComponentResource):
     names: dict[str, str]
     """`namespace/name` -> value for the pod annotation k8s.v1.cni.cncf.io/networks."""
 
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        after: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("eks-multus:index:NetworkAttachments", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Each NAD waits for the CRD and IPAM itself: a component's depends_on does not reach its children.
+        child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
         self.names = {}
         for net in cfg.networks:
             register(name, nad_object(net), child)

@@ -69,9 +69,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         )
         user_data = pulumi.Output.all(endpoint, certificate_authority).apply(
             lambda args: base64.b64encode(
-                render_user_data(
-                    cfg, group, ClusterInfo(cluster_name, args[0], args[1], str(cfg.cluster.service_cidr))
-                ).encode()
+                render_user_data(cfg, group, ClusterInfo(cluster_name, args[0], args[1], str(cfg.cluster.service_cidr))).encode()
             ).decode()
         )
         interfaces = [

@@ -55,7 +55,5 @@ class MultusPlatform(pulumi.ComponentResource):
             ipam_deps.append(self.whereabouts)
         if cfg.sriov.enabled:
             self.sriov = SriovDevicePlugin(f"{name}-sriov", cfg, opts=k8s)
-        self.networks = NetworkAttachments(
-            f"{name}-networks", cfg, opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=ipam_deps))
-        )
+        self.networks = NetworkAttachments(f"{name}-networks", cfg, after=ipam_deps, opts=k8s)
         self.register_outputs({"clusterName": cfg.cluster_name})

@@ -113,7 +113,14 @@ class PlanMocks(pulumi.runtime.Mocks):
         token, a = args.token, args.args
         if token == "aws:ssm/getParameter:getParameter":
             value = f"ami-{digest(a.get('name', ''))}"
-            return {"name": a.get("name"), "type": "String", "value": value, "insecureValue": value, "version": 1, "arn": f"arn:aws:ssm:{self.region}::parameter{a.get('name')}"}
+            return {
+                "name": a.get("name"),
+                "type": "String",
+                "value": value,
+                "insecureValue": value,
+                "version": 1,
+                "arn": f"arn:aws:ssm:{self.region}::parameter{a.get('name')}",
+            }
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{s}" for s in "abcd"]
             return {"names": names, "zoneIds": [f"{self.region[:3]}-az{i}" for i in range(1, 5)], "id": self.region}
@@ -134,6 +141,7 @@ class Registration:
     inputs: dict[str, Any]
     dependencies: list[str]
     provider: str = ""
+    id: str = ""
 
 
 @dataclass
@@ -161,6 +169,7 @@ class PlanMonitor(MockMonitor):
             inputs=wire_to_plain(json_format.MessageToDict(request.object)),
             dependencies=sorted(deps),
             provider=request.provider,
+            id=response.id,
         )
         with self._lock:
             self.registrations.append(record)

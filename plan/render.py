@@ -38,10 +38,19 @@ def kubernetes_objects(result: PlanResult) -> list[dict[str, Any]]:
     for r in result.registrations:
         if not r.type.startswith("kubernetes:") or not r.custom:
             continue
-        body = {k: r.inputs[k] for k in _K8S_TOP if k in r.inputs}
-        body.update({k: v for k, v in sorted(r.inputs.items()) if k not in _K8S_TOP})
+        # The wire (a protobuf Struct) does not keep key order, so sort for stable files.
+        body = {k: _sorted(r.inputs[k]) for k in _K8S_TOP if k in r.inputs}
+        body.update({k: _sorted(v) for k, v in sorted(r.inputs.items()) if k not in _K8S_TOP})
         objects.append(body)
     return sorted(objects, key=manifest_filename)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def manifest_filename(obj: dict[str, Any]) -> str:

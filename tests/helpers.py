@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def errors_of(name: str, mutate: Callable[[dict[str, Any]], None]) -> list[str]:
     raise AssertionError("config was accepted but should have been refused")
 
 
-@lru_cache(maxsize=None)
+@cache
 def planned(name: str):
     """Run the real program under mocks once per stack per session."""
     from plan.runner import run_program

@@ -54,4 +54,6 @@ def architecture(instance_type: str) -> str:
 
 def al2023_ami_parameter(kubernetes_version: str, instance_type: str) -> str:
     """SSM parameter holding the recommended EKS AL2023 AMI for a version and type."""
-    return f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{architecture(instance_type)}/standard/recommended/image_id"
+    return (
+        f"/aws/service/eks/optimized-ami/{kubernetes_version}/amazon-linux-2023/{architecture(instance_type)}/standard/recommended/image_id"
+    )

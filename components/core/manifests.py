@@ -205,7 +205,10 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                         _host_path("host-run-netns", "/run/netns/"),
                         {
                             "name": "multus-daemon-config",
-                            "configMap": {"name": "multus-daemon-config", "items": [{"key": "daemon-config.json", "path": "daemon-config.json"}]},
+                            "configMap": {
+                                "name": "multus-daemon-config",
+                                "items": [{"key": "daemon-config.json", "path": "daemon-config.json"}],
+                            },
                         },
                     ],
                 },
@@ -303,7 +306,11 @@ WHEREABOUTS_CRDS = [
         "nodeslicepools",
         "nodeslicepool",
         _object_schema(
-            {"type": "object", "properties": {"range": {"type": "string"}, "sliceSize": {"type": "string"}}, "required": ["range", "sliceSize"]},
+            {
+                "type": "object",
+                "properties": {"range": {"type": "string"}, "sliceSize": {"type": "string"}},
+                "required": ["range", "sliceSize"],
+            },
             status={
                 "type": "object",
                 "properties": {
@@ -342,7 +349,11 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                         {
                             "name": "whereabouts",
                             "image": images.WHEREABOUTS,
-                            "command": ["/bin/sh", "-c", "SLEEP=false source /install-cni.sh; /token-watcher.sh & /ip-control-loop -log-level debug"],
+                            "command": [
+                                "/bin/sh",
+                                "-c",
+                                "SLEEP=false source /install-cni.sh; /token-watcher.sh & /ip-control-loop -log-level debug",
+                            ],
                             "env": [{"name": "NODENAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}, namespace_env],
                             "resources": _guaranteed("100m", "200Mi"),
                             "securityContext": {"privileged": True},
@@ -386,7 +397,10 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                         }
                     ],
                     "volumes": [
-                        {"name": "cron-schedule", "configMap": {"name": "whereabouts-config", "items": [{"key": "cron-expression", "path": "config"}]}}
+                        {
+                            "name": "cron-schedule",
+                            "configMap": {"name": "whereabouts-config", "items": [{"key": "cron-expression", "path": "config"}]},
+                        }
                     ],
                 },
             },
@@ -478,7 +492,10 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
                         _host_path("devicesock", "/var/lib/kubelet/device-plugins"),
                         _host_path("plugins-registry", "/var/lib/kubelet/plugins_registry"),
                         _host_path("log", "/var/log"),
-                        {"name": "config-volume", "configMap": {"name": "sriovdp-config", "items": [{"key": "config.json", "path": "config.json"}]}},
+                        {
+                            "name": "config-volume",
+                            "configMap": {"name": "sriovdp-config", "items": [{"key": "config.json", "path": "config.json"}]},
+                        },
                         _host_path("device-info", "/var/run/k8s.cni.cncf.io/devinfo/dp", "DirectoryOrCreate"),
                     ],
                 },

@@ -8,7 +8,7 @@ Keys are camelCase in YAML and snake_case in Python.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic.alias_generators import to_camel
@@ -129,11 +129,7 @@ class StaticIpam(Model):
 
 
 Ipam = Annotated[
-    Union[
-        Annotated[HostLocalIpam, Tag("host-local")],
-        Annotated[WhereaboutsIpam, Tag("whereabouts")],
-        Annotated[StaticIpam, Tag("static")],
-    ],
+    Annotated[HostLocalIpam, Tag("host-local")] | Annotated[WhereaboutsIpam, Tag("whereabouts")] | Annotated[StaticIpam, Tag("static")],
     Discriminator("type"),
 ]
 
@@ -164,10 +160,7 @@ class HostDeviceNetwork(NetworkBase):
 
 
 Network = Annotated[
-    Union[
-        Annotated[IpvlanNetwork, Tag("ipvlan")],
-        Annotated[HostDeviceNetwork, Tag("host-device")],
-    ],
+    Annotated[IpvlanNetwork, Tag("ipvlan")] | Annotated[HostDeviceNetwork, Tag("host-device")],
     Discriminator("type"),
 ]
 
@@ -227,6 +220,4 @@ class StackConfig(Model):
 
 
 # Keys of the `eks-multus:` namespace, for unknown-key suggestions at the top level.
-TOP_LEVEL_KEYS = tuple(
-    field.alias or name for name, field in StackConfig.model_fields.items() if name not in ("stack", "region")
-)
+TOP_LEVEL_KEYS = tuple(field.alias or name for name, field in StackConfig.model_fields.items() if name not in ("stack", "region"))

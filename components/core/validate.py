@@ -57,29 +57,59 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
 def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
     c = cfg.cluster
     if c.name is not None and not EKS_CLUSTER_NAME.match(c.name):
-        yield ConfigIssue("cluster.name", f"`{c.name}` is not a valid EKS cluster name", "use letters, digits, - and _, starting with a letter or digit, at most 100 characters")
+        yield ConfigIssue(
+            "cluster.name",
+            f"`{c.name}` is not a valid EKS cluster name",
+            "use letters, digits, - and _, starting with a letter or digit, at most 100 characters",
+        )
     m = K8S_VERSION.match(c.kubernetes_version)
     if not m:
-        yield ConfigIssue("cluster.kubernetesVersion", f"`{c.kubernetes_version}` is not a Kubernetes minor version", 'write it quoted as "1.<minor>", e.g. "1.33"')
+        yield ConfigIssue(
+            "cluster.kubernetesVersion",
+            f"`{c.kubernetes_version}` is not a Kubernetes minor version",
+            'write it quoted as "1.<minor>", e.g. "1.33"',
+        )
     elif int(m.group(1)) < MIN_KUBERNETES_MINOR:
-        yield ConfigIssue("cluster.kubernetesVersion", f"{c.kubernetes_version} is older than the AL2023 node bootstrap supports", f'use "1.{MIN_KUBERNETES_MINOR}" or later')
+        yield ConfigIssue(
+            "cluster.kubernetesVersion",
+            f"{c.kubernetes_version} is older than the AL2023 node bootstrap supports",
+            f'use "1.{MIN_KUBERNETES_MINOR}" or later',
+        )
     v = VPC_CNI_VERSION.match(c.vpc_cni_version)
     if not v:
-        yield ConfigIssue("cluster.vpcCniVersion", f"`{c.vpc_cni_version}` is not an EKS add-on version", "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.20.4-eksbuild.2")
+        yield ConfigIssue(
+            "cluster.vpcCniVersion",
+            f"`{c.vpc_cni_version}` is not an EKS add-on version",
+            "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.20.4-eksbuild.2",
+        )
     elif tuple(int(x) for x in v.groups()) < MIN_VPC_CNI:
-        yield ConfigIssue("cluster.vpcCniVersion", f"{c.vpc_cni_version} rewrites the security groups of no_manage ENIs (fixed in v1.19.0)", "use v1.19.0-eksbuild.1 or later")
+        yield ConfigIssue(
+            "cluster.vpcCniVersion",
+            f"{c.vpc_cni_version} rewrites the security groups of no_manage ENIs (fixed in v1.19.0)",
+            "use v1.19.0-eksbuild.1 or later",
+        )
     svc = c.service_cidr
     if not any(svc.subnet_of(b) for b in RFC1918) or not 12 <= svc.prefixlen <= 24:
-        yield ConfigIssue("cluster.serviceCidr", f"{svc} is not accepted by EKS for services", "use a /12 to /24 block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        yield ConfigIssue(
+            "cluster.serviceCidr",
+            f"{svc} is not accepted by EKS for services",
+            "use a /12 to /24 block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+        )
     for other, key in ((cfg.vpc.cidr, "vpc.cidr"), (cfg.vpc.secondary_cidr, "vpc.secondaryCidr")):
         if svc.overlaps(other):
-            yield ConfigIssue("cluster.serviceCidr", f"{svc} overlaps {key} {other}", "pick a service range outside the VPC, e.g. 172.20.0.0/16")
+            yield ConfigIssue(
+                "cluster.serviceCidr", f"{svc} overlaps {key} {other}", "pick a service range outside the VPC, e.g. 172.20.0.0/16"
+            )
 
 
 def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
     vpc = cfg.vpc
     if not 16 <= vpc.cidr.prefixlen <= 28:
-        yield ConfigIssue("vpc.cidr", f"/{vpc.cidr.prefixlen} is outside what AWS accepts for a VPC (/16 to /28)", "use a /16 to /28 block, e.g. 10.20.0.0/16")
+        yield ConfigIssue(
+            "vpc.cidr",
+            f"/{vpc.cidr.prefixlen} is outside what AWS accepts for a VPC (/16 to /28)",
+            "use a /16 to /28 block, e.g. 10.20.0.0/16",
+        )
     else:
         try:
             plan_vpc_subnets(vpc.cidr, vpc.availability_zones)
@@ -87,7 +117,9 @@ def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
             yield ConfigIssue("vpc.cidr", str(exc), "use a larger VPC CIDR or fewer availability zones")
     for i, az in enumerate(vpc.availability_zones):
         if not (az.startswith(cfg.region) and len(az) > len(cfg.region)):
-            yield ConfigIssue(f"vpc.availabilityZones[{i}]", f"`{az}` is not a zone of region {cfg.region}", f"use a zone such as {cfg.region}a")
+            yield ConfigIssue(
+                f"vpc.availabilityZones[{i}]", f"`{az}` is not a zone of region {cfg.region}", f"use a zone such as {cfg.region}a"
+            )
     for az, n in Counter(vpc.availability_zones).items():
         if n > 1:
             yield ConfigIssue("vpc.availabilityZones", f"`{az}` is listed {n} times", "list each zone once")
@@ -104,27 +136,53 @@ def _multus_subnets(cfg: StackConfig) -> Iterator[ConfigIssue]:
         if not DNS1123_LABEL.match(s.name):
             yield ConfigIssue(f"{p}.name", f"`{s.name}` is not a valid name", "use lower-case letters, digits and -, e.g. multus-a")
         if s.name in seen_names:
-            yield ConfigIssue(f"{p}.name", f"`{s.name}` is already used by multusSubnets[{seen_names[s.name]}]", "give each multus subnet its own name")
+            yield ConfigIssue(
+                f"{p}.name", f"`{s.name}` is already used by multusSubnets[{seen_names[s.name]}]", "give each multus subnet its own name"
+            )
         seen_names.setdefault(s.name, i)
         key = f"{p}.interfaceName" if s.interface_name else f"{p}.name"
         ifname = s.ifname
         if len(ifname) > MAX_IFNAME or not IFNAME.match(ifname):
-            yield ConfigIssue(key, f"`{ifname}` cannot be a Linux interface name (at most {MAX_IFNAME} characters, no / or spaces)", f"set multusSubnets[{i}].interfaceName to a short name such as multus-a")
+            yield ConfigIssue(
+                key,
+                f"`{ifname}` cannot be a Linux interface name (at most {MAX_IFNAME} characters, no / or spaces)",
+                f"set multusSubnets[{i}].interfaceName to a short name such as multus-a",
+            )
         elif KERNEL_STYLE_NAME.match(ifname):
-            yield ConfigIssue(key, f"`{ifname}` looks like a kernel interface name and could clash with one", "pick a name that does not start with eth, ens, enp, eno or enx")
+            yield ConfigIssue(
+                key,
+                f"`{ifname}` looks like a kernel interface name and could clash with one",
+                "pick a name that does not start with eth, ens, enp, eno or enx",
+            )
         if ifname in seen_ifnames:
-            yield ConfigIssue(key, f"interface name `{ifname}` is already used by multusSubnets[{seen_ifnames[ifname]}]", "give each multus subnet its own interface name")
+            yield ConfigIssue(
+                key,
+                f"interface name `{ifname}` is already used by multusSubnets[{seen_ifnames[ifname]}]",
+                "give each multus subnet its own interface name",
+            )
         seen_ifnames.setdefault(ifname, i)
         if not s.cidr.subnet_of(cfg.vpc.secondary_cidr):
-            yield ConfigIssue(f"{p}.cidr", f"{s.cidr} is outside the secondary CIDR {cfg.vpc.secondary_cidr}", f"carve it from {cfg.vpc.secondary_cidr}")
+            yield ConfigIssue(
+                f"{p}.cidr", f"{s.cidr} is outside the secondary CIDR {cfg.vpc.secondary_cidr}", f"carve it from {cfg.vpc.secondary_cidr}"
+            )
         if not 16 <= s.cidr.prefixlen <= 28:
-            yield ConfigIssue(f"{p}.cidr", f"/{s.cidr.prefixlen} is outside what AWS accepts for a subnet (/16 to /28)", "use a /16 to /28 block")
+            yield ConfigIssue(
+                f"{p}.cidr", f"/{s.cidr.prefixlen} is outside what AWS accepts for a subnet (/16 to /28)", "use a /16 to /28 block"
+            )
         if s.availability_zone not in cfg.vpc.availability_zones:
-            yield ConfigIssue(f"{p}.availabilityZone", f"`{s.availability_zone}` is not a zone the VPC uses", f"use one of: {', '.join(cfg.vpc.availability_zones)}")
+            yield ConfigIssue(
+                f"{p}.availabilityZone",
+                f"`{s.availability_zone}` is not a zone the VPC uses",
+                f"use one of: {', '.join(cfg.vpc.availability_zones)}",
+            )
         for j in range(i):
             other = cfg.multus_subnets[j]
             if s.cidr.overlaps(other.cidr):
-                yield ConfigIssue(f"{p}.cidr", f"{s.cidr} overlaps multusSubnets[{j}] ({other.name}, {other.cidr})", "give each multus subnet its own block")
+                yield ConfigIssue(
+                    f"{p}.cidr",
+                    f"{s.cidr} overlaps multusSubnets[{j}] ({other.name}, {other.cidr})",
+                    "give each multus subnet its own block",
+                )
 
 
 def _node_groups(cfg: StackConfig) -> Iterator[ConfigIssue]:
@@ -137,9 +195,17 @@ def _node_groups(cfg: StackConfig) -> Iterator[ConfigIssue]:
             yield ConfigIssue(f"{p}.name", f"`{g.name}` is already used by nodeGroups[{seen[g.name]}]", "give each node group its own name")
         seen.setdefault(g.name, i)
         if g.availability_zone not in cfg.vpc.availability_zones:
-            yield ConfigIssue(f"{p}.availabilityZone", f"`{g.availability_zone}` is not a zone the VPC uses", f"use one of: {', '.join(cfg.vpc.availability_zones)}")
+            yield ConfigIssue(
+                f"{p}.availabilityZone",
+                f"`{g.availability_zone}` is not a zone the VPC uses",
+                f"use one of: {', '.join(cfg.vpc.availability_zones)}",
+            )
         if not g.min_size <= g.desired_size <= g.max_size:
-            yield ConfigIssue(f"{p}.desiredSize", f"minSize {g.min_size} <= desiredSize {g.desired_size} <= maxSize {g.max_size} does not hold", "keep desiredSize between minSize and maxSize")
+            yield ConfigIssue(
+                f"{p}.desiredSize",
+                f"minSize {g.min_size} <= desiredSize {g.desired_size} <= maxSize {g.max_size} does not hold",
+                "keep desiredSize between minSize and maxSize",
+            )
         limits = instance_limits(g.instance_type)
         if limits is None:
             close = difflib.get_close_matches(g.instance_type, known_instance_types(), n=3)
@@ -157,15 +223,27 @@ def _node_groups(cfg: StackConfig) -> Iterator[ConfigIssue]:
             if subnet is None:
                 names = [s.name for s in cfg.multus_subnets]
                 close = difflib.get_close_matches(name, names, n=1)
-                yield ConfigIssue(key, f"no multus subnet is named `{name}`", f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(names)}")
+                yield ConfigIssue(
+                    key,
+                    f"no multus subnet is named `{name}`",
+                    f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(names)}",
+                )
             elif subnet.availability_zone != g.availability_zone:
-                yield ConfigIssue(key, f"multus subnet `{name}` is in {subnet.availability_zone}, but the node group runs in {g.availability_zone}", "attach only subnets of the node group's zone (one node group per zone)")
+                yield ConfigIssue(
+                    key,
+                    f"multus subnet `{name}` is in {subnet.availability_zone}, but the node group runs in {g.availability_zone}",
+                    "attach only subnets of the node group's zone (one node group per zone)",
+                )
         for name, n in Counter(g.multus_interfaces).items():
             if n > 1:
                 yield ConfigIssue(f"{p}.multusInterfaces", f"`{name}` is listed {n} times", "attach each multus subnet once per node")
         for key, value in g.labels.items():
             if not LABEL_NAME.match(key) or not LABEL_VALUE.match(value):
-                yield ConfigIssue(f"{p}.labels.{key}", "is not a valid Kubernetes label", "use a name/value of letters, digits, - _ . (at most 63 characters)")
+                yield ConfigIssue(
+                    f"{p}.labels.{key}",
+                    "is not a valid Kubernetes label",
+                    "use a name/value of letters, digits, - _ . (at most 63 characters)",
+                )
 
 
 def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
@@ -174,12 +252,18 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
     for i, net in enumerate(cfg.networks):
         p = f"networks[{i}]"
         if len(net.name) > 63 or not DNS1123_LABEL.match(net.name):
-            yield ConfigIssue(f"{p}.name", f"`{net.name}` is not a DNS-1123 label", "use at most 63 lower-case letters, digits and -, e.g. ipvlan-conf-1")
+            yield ConfigIssue(
+                f"{p}.name", f"`{net.name}` is not a DNS-1123 label", "use at most 63 lower-case letters, digits and -, e.g. ipvlan-conf-1"
+            )
         if len(net.namespace) > 63 or not DNS1123_LABEL.match(net.namespace):
             yield ConfigIssue(f"{p}.namespace", f"`{net.namespace}` is not a valid namespace", "use a DNS-1123 label such as default")
         ident = (net.namespace, net.name)
         if ident in seen:
-            yield ConfigIssue(f"{p}.name", f"{net.namespace}/{net.name} is already defined by networks[{seen[ident]}]", "give each network its own namespace/name")
+            yield ConfigIssue(
+                f"{p}.name",
+                f"{net.namespace}/{net.name} is already defined by networks[{seen[ident]}]",
+                "give each network its own namespace/name",
+            )
         seen.setdefault(ident, i)
 
         ifname = interface_name_of(net)
@@ -187,10 +271,18 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
         if isinstance(net, HostDeviceNetwork):
             yield from _host_device(cfg, net, p, pool_names)
             if net.eni_ip_assignment:
-                yield ConfigIssue(f"{p}.eniIpAssignment", "host-device networks move the whole ENI into the pod, there is no address to assign to it", "remove eniIpAssignment")
+                yield ConfigIssue(
+                    f"{p}.eniIpAssignment",
+                    "host-device networks move the whole ENI into the pod, there is no address to assign to it",
+                    "remove eniIpAssignment",
+                )
         if ifname is not None:
             if len(ifname) > MAX_IFNAME or not IFNAME.match(ifname):
-                yield ConfigIssue(ifkey, f"`{ifname}` cannot be a Linux interface name (at most {MAX_IFNAME} characters)", "use a multus subnet's interface name, e.g. multus-a")
+                yield ConfigIssue(
+                    ifkey,
+                    f"`{ifname}` cannot be a Linux interface name (at most {MAX_IFNAME} characters)",
+                    "use a multus subnet's interface name, e.g. multus-a",
+                )
                 continue
             slots = providers(cfg, ifname)
             if not slots:
@@ -207,12 +299,20 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
 
 def _host_device(cfg: StackConfig, net: HostDeviceNetwork, p: str, pool_names: set[str]) -> Iterator[ConfigIssue]:
     if (net.device is None) == (net.resource_name is None):
-        yield ConfigIssue(f"{p}.device", "host-device needs exactly one of `device` and `resourceName`", "name the interface to move (device) or an SR-IOV resource (resourceName)")
+        yield ConfigIssue(
+            f"{p}.device",
+            "host-device needs exactly one of `device` and `resourceName`",
+            "name the interface to move (device) or an SR-IOV resource (resourceName)",
+        )
     if net.resource_name is not None:
         if not cfg.sriov.enabled:
-            yield ConfigIssue(f"{p}.resourceName", "names an SR-IOV resource but sriov.enabled is false", "set eks-multus:sriov.enabled to true")
+            yield ConfigIssue(
+                f"{p}.resourceName", "names an SR-IOV resource but sriov.enabled is false", "set eks-multus:sriov.enabled to true"
+            )
         elif net.resource_name not in pool_names:
-            yield ConfigIssue(f"{p}.resourceName", f"no SR-IOV pool defines `{net.resource_name}`", f"use one of: {', '.join(sorted(pool_names))}")
+            yield ConfigIssue(
+                f"{p}.resourceName", f"no SR-IOV pool defines `{net.resource_name}`", f"use one of: {', '.join(sorted(pool_names))}"
+            )
 
 
 def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, p: str, slots) -> Iterator[ConfigIssue]:
@@ -226,7 +326,11 @@ def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, p: str, slot
                 if "/" not in entry.address:
                     raise ValueError
             except ValueError:
-                yield ConfigIssue(f"{q}.addresses[{j}].address", f"`{entry.address}` is not an address in CIDR notation", "write it as address/prefix, e.g. 100.64.30.10/19")
+                yield ConfigIssue(
+                    f"{q}.addresses[{j}].address",
+                    f"`{entry.address}` is not an address in CIDR notation",
+                    "write it as address/prefix, e.g. 100.64.30.10/19",
+                )
                 return
         prefixes = {IPv4Interface(e.address).network for e in ipam.addresses}
         if len(prefixes) > 1:
@@ -248,17 +352,31 @@ def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, p: str, slot
             return
         reserved = touches_aws_reserved(subnet, first, last)
         if reserved and isinstance(ipam, HostLocalIpam):
-            fix = f"start the range at {subnet.network_address + 4} or later" if reserved[0] != subnet.broadcast_address else f"end the range at {subnet.broadcast_address - 1} or earlier"
+            fix = (
+                f"start the range at {subnet.network_address + 4} or later"
+                if reserved[0] != subnet.broadcast_address
+                else f"end the range at {subnet.broadcast_address - 1} or earlier"
+            )
             key = start_key if reserved[0] != subnet.broadcast_address else end_key
-            yield ConfigIssue(key, f"range {first}-{last} includes {', '.join(map(str, reserved))}, which AWS reserves in every subnet", fix)
+            yield ConfigIssue(
+                key, f"range {first}-{last} includes {', '.join(map(str, reserved))}, which AWS reserves in every subnet", fix
+            )
         elif reserved and ipam.range_start is not None and ipam.range_start <= subnet.network_address + 3:
-            yield ConfigIssue(start_key, f"{ipam.range_start} is one of the addresses AWS reserves in every subnet", f"start the range at {subnet.network_address + 4} or later")
+            yield ConfigIssue(
+                start_key,
+                f"{ipam.range_start} is one of the addresses AWS reserves in every subnet",
+                f"start the range at {subnet.network_address + 4} or later",
+            )
         gw_key = f"{q}.gateway"
         if plan.gateway is not None:
             if plan.gateway not in subnet:
                 yield ConfigIssue(gw_key, f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}")
             elif first <= plan.gateway <= last:
-                yield ConfigIssue(gw_key, f"{plan.gateway} lies inside the range {first}-{last}, so a pod could be given it", "move the gateway or the range apart")
+                yield ConfigIssue(
+                    gw_key,
+                    f"{plan.gateway} lies inside the range {first}-{last}, so a pod could be given it",
+                    "move the gateway or the range apart",
+                )
         if isinstance(ipam, WhereaboutsIpam):
             for j, ex in enumerate(ipam.exclude):
                 if not ex.subnet_of(subnet):
@@ -266,15 +384,29 @@ def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, p: str, slot
     else:
         for j, (addr, _) in enumerate(plan.ranges):
             if addr in touches_aws_reserved(subnet, addr, addr) or addr == plan.gateway:
-                yield ConfigIssue(f"{q}.addresses[{j}].address", f"{addr} is reserved by AWS or is the gateway", f"use an address from {subnet.network_address + 4} on")
+                yield ConfigIssue(
+                    f"{q}.addresses[{j}].address",
+                    f"{addr} is reserved by AWS or is the gateway",
+                    f"use an address from {subnet.network_address + 4} on",
+                )
         if plan.gateway is not None and plan.gateway not in subnet:
-            yield ConfigIssue(f"{q}.addresses[0].gateway", f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}")
+            yield ConfigIssue(
+                f"{q}.addresses[0].gateway",
+                f"{plan.gateway} is outside subnet {subnet}",
+                f"use the VPC router {subnet.network_address + 1}",
+            )
 
     subnets = {a.subnet.name: a.subnet for a in slots}
     for s in subnets.values():
-        sub_key = f"{q}.subnet" if isinstance(ipam, HostLocalIpam) else (f"{q}.range" if isinstance(ipam, WhereaboutsIpam) else f"{q}.addresses")
+        sub_key = (
+            f"{q}.subnet" if isinstance(ipam, HostLocalIpam) else (f"{q}.range" if isinstance(ipam, WhereaboutsIpam) else f"{q}.addresses")
+        )
         if subnet != s.cidr:
-            yield ConfigIssue(sub_key, f"{subnet} is not the multus subnet {s.name} ({s.cidr}) that `{interface_name_of(net)}` is attached to", f"use {s.cidr} so the pod's on-link range matches the ENI's subnet")
+            yield ConfigIssue(
+                sub_key,
+                f"{subnet} is not the multus subnet {s.name} ({s.cidr}) that `{interface_name_of(net)}` is attached to",
+                f"use {s.cidr} so the pod's on-link range matches the ENI's subnet",
+            )
     if len(subnets) > 1:
         yield ConfigIssue(
             f"{p}.master" if isinstance(net, IpvlanNetwork) else f"{p}.device",
@@ -327,18 +459,17 @@ def _static_unparsable(net) -> bool:
 def _sriov(cfg: StackConfig) -> Iterator[ConfigIssue]:
     s = cfg.sriov
     if not RESOURCE_PREFIX.match(s.resource_prefix):
-        yield ConfigIssue("sriov.resourcePrefix", f"`{s.resource_prefix}` is not a valid resource prefix", "use a DNS-style name such as intel.com")
+        yield ConfigIssue(
+            "sriov.resourcePrefix", f"`{s.resource_prefix}` is not a valid resource prefix", "use a DNS-style name such as intel.com"
+        )
     names: Counter[str] = Counter(r.name for r in s.resources)
-    ipvlan_pci = {
-        pci_address(a.device_index)
-        for net in cfg.networks
-        if isinstance(net, IpvlanNetwork)
-        for a in providers(cfg, net.master)
-    }
+    ipvlan_pci = {pci_address(a.device_index) for net in cfg.networks if isinstance(net, IpvlanNetwork) for a in providers(cfg, net.master)}
     for i, r in enumerate(s.resources):
         p = f"sriov.resources[{i}]"
         if not SRIOV_RESOURCE.match(r.name):
-            yield ConfigIssue(f"{p}.name", f"`{r.name}` is not a valid SR-IOV resource name", "use letters, digits and _ only, e.g. aws_ena_vf")
+            yield ConfigIssue(
+                f"{p}.name", f"`{r.name}` is not a valid SR-IOV resource name", "use letters, digits and _ only, e.g. aws_ena_vf"
+            )
         if names[r.name] > 1:
             yield ConfigIssue(f"{p}.name", f"`{r.name}` is defined {names[r.name]} times", "give each pool its own name")
         for key, values, pattern, example in (("vendors", r.vendors, PCI_ID, "1d0f"), ("devices", r.devices, PCI_ID, "ec20")):
@@ -349,19 +480,35 @@ def _sriov(cfg: StackConfig) -> Iterator[ConfigIssue]:
             if not PCI_ADDRESS.match(v):
                 yield ConfigIssue(f"{p}.pciAddresses[{j}]", f"`{v}` is not a PCI address", "write it like 0000:00:07.0")
             elif s.enabled and v in ipvlan_pci:
-                yield ConfigIssue(f"{p}.pciAddresses[{j}]", f"{v} is the ENI an ipvlan network uses as master; the device plugin would hand it to a pod", "pool only multus ENIs no ipvlan network uses")
+                yield ConfigIssue(
+                    f"{p}.pciAddresses[{j}]",
+                    f"{v} is the ENI an ipvlan network uses as master; the device plugin would hand it to a pod",
+                    "pool only multus ENIs no ipvlan network uses",
+                )
             elif v == pci_address(0):
-                yield ConfigIssue(f"{p}.pciAddresses[{j}]", f"{v} is the primary ENI, which the VPC CNI manages", "pool only multus ENIs (device index 1 and up)")
+                yield ConfigIssue(
+                    f"{p}.pciAddresses[{j}]",
+                    f"{v} is the primary ENI, which the VPC CNI manages",
+                    "pool only multus ENIs (device index 1 and up)",
+                )
         if s.enabled and r.pci_addresses is None:
             free = {a.pci_address for a in attachments(cfg)} - ipvlan_pci
             if not free:
-                yield ConfigIssue(f"{p}.pciAddresses", "every multus ENI is used by an ipvlan network, so the pool would be empty", "add a multus interface for SR-IOV to the node groups, or list pciAddresses")
+                yield ConfigIssue(
+                    f"{p}.pciAddresses",
+                    "every multus ENI is used by an ipvlan network, so the pool would be empty",
+                    "add a multus interface for SR-IOV to the node groups, or list pciAddresses",
+                )
 
 
 def _multus(cfg: StackConfig) -> Iterator[ConfigIssue]:
     m = cfg.multus
     if m.image == "eks" and cfg.region not in ECR_ACCOUNTS:
-        yield ConfigIssue("multus.image", f"no EKS Multus image registry is known for region {cfg.region}", "set multus.image to upstream or a full image reference")
+        yield ConfigIssue(
+            "multus.image",
+            f"no EKS Multus image registry is known for region {cfg.region}",
+            "set multus.image to upstream or a full image reference",
+        )
     elif m.image not in ("eks", "upstream"):
         problem = check_image_reference(m.image)
         if problem:
@@ -370,11 +517,19 @@ def _multus(cfg: StackConfig) -> Iterator[ConfigIssue]:
     if memory is None:
         yield ConfigIssue("multus.memory", f"`{m.memory}` is not a Kubernetes quantity", "write it like 256Mi")
     elif memory < MIN_MULTUS_MEMORY:
-        yield ConfigIssue("multus.memory", f"{m.memory} is below 200Mi; the Multus daemon is OOM-killed under bursts of pod creation", "use at least 200Mi (256Mi is the default)")
+        yield ConfigIssue(
+            "multus.memory",
+            f"{m.memory} is below 200Mi; the Multus daemon is OOM-killed under bursts of pod creation",
+            "use at least 200Mi (256Mi is the default)",
+        )
     if parse_quantity(m.cpu) is None:
         yield ConfigIssue("multus.cpu", f"`{m.cpu}` is not a Kubernetes quantity", "write it like 100m")
 
 
 def _whereabouts(cfg: StackConfig) -> Iterator[ConfigIssue]:
     if len(cfg.whereabouts.reconciler_schedule.split()) != 5:
-        yield ConfigIssue("whereabouts.reconcilerSchedule", f"`{cfg.whereabouts.reconciler_schedule}` is not a 5-field cron expression", 'write it like "30 4 * * *"')
+        yield ConfigIssue(
+            "whereabouts.reconcilerSchedule",
+            f"`{cfg.whereabouts.reconciler_schedule}` is not a 5-field cron expression",
+            'write it like "30 4 * * *"',
+        )

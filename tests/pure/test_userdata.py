@@ -16,9 +16,7 @@ CLUSTER = ClusterInfo("eks-multus-test", "https://EXAMPLE.gr7.ap-northeast-2.eks
 
 
 def _tainted(flat):
-    ns(flat, "nodeGroups")[0].update(
-        labels={"workload": "cnf"}, taints=[{"key": "multus", "value": "true", "effect": "NoSchedule"}]
-    )
+    ns(flat, "nodeGroups")[0].update(labels={"workload": "cnf"}, taints=[{"key": "multus", "value": "true", "effect": "NoSchedule"}])
 
 
 CASES = {
@@ -63,7 +61,10 @@ def test_node_config_joins_the_cluster_with_maxpods_without_multus_enis():
     }
     # m5.large: 3 ENIs x 10 IPv4; one multus ENI leaves 2 for the VPC CNI: 2 * 9 + 2
     assert doc["spec"]["kubelet"]["config"]["maxPods"] == 20
-    assert "--node-labels=eks-multus.io/multus=true,eks-multus.io/node-group=multus-a,subnet.eks-multus.io/multus-a=true" in doc["spec"]["kubelet"]["flags"]
+    assert (
+        "--node-labels=eks-multus.io/multus=true,eks-multus.io/node-group=multus-a,subnet.eks-multus.io/multus-a=true"
+        in doc["spec"]["kubelet"]["flags"]
+    )
 
 
 def test_boot_step_is_installed_with_the_device_map():

@@ -1,0 +1,177 @@
+"""The AWS layer under mocks: what we ask AWS for, input by input."""
+
+from __future__ import annotations
+
+import base64
+from ipaddress import IPv4Address, IPv4Network
+
+from tests.components.plan_index import by_urn, of_type, one
+from tests.helpers import planned
+
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+SUBNET = "aws:ec2/subnet:Subnet"
+NO_MANAGE = "node.k8s.amazonaws.com/no_manage"
+
+
+def test_vpc_has_dns_and_the_secondary_cidr():
+    dev = planned("dev")
+    vpc = one(dev, "aws:ec2/vpc:Vpc", "eks-multus-vpc-vpc")
+    assert vpc.inputs["cidrBlock"] == "10.20.0.0/16"
+    assert vpc.inputs["enableDnsHostnames"] is True and vpc.inputs["enableDnsSupport"] is True
+    assoc = one(dev, "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation", "eks-multus-vpc-secondary-cidr")
+    assert assoc.inputs["cidrBlock"] == "100.64.0.0/19"
+    assert vpc.urn in assoc.dependencies
+
+
+def test_multus_subnets_wait_for_the_association_and_skip_cni_discovery():
+    prod = planned("prod")
+    assoc = one(prod, "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation", "eks-multus-vpc-secondary-cidr")
+    multus = [r for r in of_type(prod, SUBNET) if "eks-multus.io/multus-subnet" in r.inputs.get("tags", {})]
+    assert sorted(r.inputs["cidrBlock"] for r in multus) == ["100.64.0.0/21", "100.64.16.0/22", "100.64.20.0/22", "100.64.8.0/21"]
+    for r in multus:
+        assert assoc.urn in r.dependencies
+        assert "kubernetes.io/role/cni" not in r.inputs["tags"]
+    # the multus route table has local routes only
+    rt = one(prod, "aws:ec2/routeTable:RouteTable", "eks-multus-vpc-multus")
+    assert not rt.inputs.get("routes")
+
+
+def test_primary_subnets_per_az_with_load_balancer_tags():
+    prod = planned("prod")
+    for zone in ("ap-northeast-2a", "ap-northeast-2c"):
+        private = one(prod, SUBNET, f"eks-multus-vpc-private-{zone}")
+        public = one(prod, SUBNET, f"eks-multus-vpc-public-{zone}")
+        assert private.inputs["availabilityZone"] == zone == public.inputs["availabilityZone"]
+        assert private.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1"
+        assert public.inputs["tags"]["kubernetes.io/role/elb"] == "1"
+        assert IPv4Network(private.inputs["cidrBlock"]).subnet_of(IPv4Network("10.30.0.0/16"))
+
+
+def test_nat_gateways_follow_the_setting():
+    assert len(of_type(planned("dev"), "aws:ec2/natGateway:NatGateway")) == 1  # single
+    assert len(of_type(planned("prod"), "aws:ec2/natGateway:NatGateway")) == 2  # perAz
+    rts = [r for r in of_type(planned("prod"), "aws:ec2/routeTable:RouteTable") if "private" in r.name]
+    assert len(rts) == 2 and all(r.inputs["routes"][0]["cidrBlock"] == "0.0.0.0/0" for r in rts)
+
+
+def test_reservations_cover_the_seed_range_exactly():
+    dev = planned("dev")
+    blocks = [IPv4Network(r.inputs["cidrBlock"]) for r in of_type(dev, "aws:ec2/subnetCidrReservation:SubnetCidrReservation")]
+    assert all(r.inputs["reservationType"] == "explicit" for r in of_type(dev, "aws:ec2/subnetCidrReservation:SubnetCidrReservation"))
+    covered = sorted(int(a) for b in blocks for a in b)
+    assert covered == list(range(int(IPv4Address("100.64.30.10")), int(IPv4Address("100.64.30.100")) + 1))
+    assert all(b.subnet_of(IPv4Network("100.64.0.0/19")) for b in blocks)
+
+
+def test_whereabouts_ranges_are_reserved_in_their_subnets():
+    prod = planned("prod")
+    reservations = of_type(prod, "aws:ec2/subnetCidrReservation:SubnetCidrReservation")
+    ipvlan_a = [IPv4Network(r.inputs["cidrBlock"]) for r in reservations if "ipvlan-a" in r.name]
+    assert sum(b.num_addresses for b in ipvlan_a) == int(IPv4Address("100.64.7.254")) - int(IPv4Address("100.64.1.0")) + 1
+    subnets = {r.urn: r for r in of_type(prod, SUBNET)}
+    urns = by_urn(prod)
+    for r in reservations:
+        subnet_deps = [d for d in r.dependencies if d in subnets]
+        assert len(subnet_deps) == 1
+        assert IPv4Network(r.inputs["cidrBlock"]).subnet_of(IPv4Network(urns[subnet_deps[0]].inputs["cidrBlock"]))
+
+
+def test_dev_launch_template_interfaces():
+    dev = planned("dev")
+    lt = one(dev, LT, "eks-multus-multus-a-lt")
+    nics = lt.inputs["networkInterfaces"]
+    assert [n["deviceIndex"] for n in nics] == [0, 1]
+    private = one(dev, SUBNET, "eks-multus-vpc-private-ap-northeast-2a")
+    multus = one(dev, SUBNET, "eks-multus-vpc-multus-a")
+    sg = one(dev, "aws:ec2/securityGroup:SecurityGroup", "eks-multus-vpc-multus-eni")
+    cluster = one(dev, "eks:index:Cluster", "eks-multus-cluster-eks")
+    assert private.urn in lt.dependencies and multus.urn in lt.dependencies and sg.urn in lt.dependencies
+    assert nics[0]["subnetId"] == private.id
+    assert nics[1]["subnetId"] == multus.id
+    assert nics[1]["securityGroups"] == [sg.id]
+    assert cluster.urn in lt.dependencies  # device 0 carries the cluster's node security group
+    assert all(n["deleteOnTermination"] == "true" for n in nics)
+
+
+def test_launch_template_security_and_tags():
+    lt = one(planned("dev"), LT, "eks-multus-multus-a-lt")
+    assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
+    ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
+    assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3"
+    specs = {s["resourceType"]: s["tags"] for s in lt.inputs["tagSpecifications"]}
+    assert specs["network-interface"][NO_MANAGE] == "true"
+    assert NO_MANAGE not in specs["instance"]
+    assert lt.inputs["instanceType"] == "m5.large"
+    assert lt.inputs["imageId"].startswith("ami-")
+
+
+def test_launch_template_user_data_is_the_rendered_bootstrap():
+    text = base64.b64decode(one(planned("dev"), LT, "eks-multus-multus-a-lt").inputs["userData"]).decode()
+    assert "kind: NodeConfig" in text and "name: eks-multus-dev" in text
+    assert "maxPods: 20" in text
+    assert "1 multus-a" in text
+    assert "mock.eks.amazonaws.com" in text  # the endpoint comes from the cluster's kubeconfig
+
+
+def test_prod_launch_templates_carry_two_multus_enis_in_their_zone():
+    prod = planned("prod")
+    urns = by_urn(prod)
+    for group, zone, names in (
+        ("multus-a", "ap-northeast-2a", ["multus-a", "direct-a"]),
+        ("multus-c", "ap-northeast-2c", ["multus-c", "direct-c"]),
+    ):
+        lt = one(prod, LT, f"eks-multus-{group}-lt")
+        assert [n["deviceIndex"] for n in lt.inputs["networkInterfaces"]] == [0, 1, 2]
+        subnet_deps = [urns[d] for d in lt.dependencies if urns[d].type == SUBNET]
+        assert {s.inputs["availabilityZone"] for s in subnet_deps} == {zone}
+        assert sorted(s.inputs["tags"].get("eks-multus.io/multus-subnet", "primary") for s in subnet_deps) == sorted([*names, "primary"])
+
+
+def test_asg_per_zone_with_refresh_and_ownership_tag():
+    prod = planned("prod")
+    for group in ("multus-a", "multus-c"):
+        asg = one(prod, "aws:autoscaling/group:Group", f"eks-multus-{group}-asg")
+        assert (asg.inputs["minSize"], asg.inputs["maxSize"], asg.inputs["desiredCapacity"]) == (3, 3, 3)
+        assert len(asg.inputs["vpcZoneIdentifiers"]) == 1
+        assert asg.inputs["instanceRefresh"]["strategy"] == "Rolling"
+        tags = {t["key"]: t["value"] for t in asg.inputs["tags"]}
+        assert tags["kubernetes.io/cluster/eks-multus-prod"] == "owned"
+
+
+def test_node_role_policies_and_one_access_entry_per_group():
+    prod = planned("prod")
+    attachments = of_type(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert {a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments} == {
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEKS_CNI_Policy",
+    }
+    entries = of_type(prod, "aws:eks/accessEntry:AccessEntry")
+    roles = of_type(prod, "aws:iam/role:Role")
+    assert len(entries) == len(roles) == 2
+    assert {e.inputs["type"] for e in entries} == {"EC2_LINUX"}
+    assert {e.inputs["principalArn"] for e in entries} == {f"arn:aws:iam::123456789012:role/{r.name}" for r in roles}
+    assert {e.inputs["clusterName"] for e in entries} == {"eks-multus-prod"}
+
+
+def test_cluster_control_plane_settings():
+    cluster = one(planned("prod"), "eks:index:Cluster", "eks-multus-cluster-eks")
+    i = cluster.inputs
+    assert i["skipDefaultNodeGroup"] is True
+    assert i["authenticationMode"] == "API"
+    assert i["name"] == "eks-multus-prod" and i["version"] == "1.33"
+    assert i["vpcCniOptions"]["addonVersion"] == "v1.20.4-eksbuild.2"
+    assert i["kubernetesServiceIpAddressRange"] == "172.20.0.0/16"
+    assert len(i["privateSubnetIds"]) == 2 and len(i["publicSubnetIds"]) == 2
+
+
+def test_kubeconfig_is_secret_everywhere():
+    dev = planned("dev")
+    provider = one(dev, "pulumi:providers:kubernetes", "eks-multus-cluster-k8s")
+    assert provider.inputs["kubeconfig"] == "[secret]"
+    assert dev.outputs["kubeconfig"] == "[secret]"
+
+
+def test_multus_security_group_defaults_to_multus_subnets():
+    sg = one(planned("prod"), "aws:ec2/securityGroup:SecurityGroup", "eks-multus-vpc-multus-eni")
+    assert sorted(sg.inputs["ingress"][0]["cidrBlocks"]) == ["100.64.0.0/21", "100.64.16.0/22", "100.64.20.0/22", "100.64.8.0/21"]

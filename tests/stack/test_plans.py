@@ -1,0 +1,119 @@
+"""Whole stacks through the real program and the `plan` command."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plan.render import kubernetes_objects
+from tests.helpers import ROOT, STACKS, TEST_STACKS, planned
+
+ALL_STACKS = sorted(p for p in [*STACKS.glob("Pulumi.*.yaml"), *TEST_STACKS.glob("Pulumi.*.yaml")])
+
+
+def _plan_cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, **kw)
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("path", ALL_STACKS, ids=lambda p: p.name)
+def test_every_stack_plans(path, tmp_path):
+    done = _plan_cli("--config", str(path), "--out", str(tmp_path / "plan"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "plan" / "resources.json").stat().st_size > 1000
+    assert list((tmp_path / "plan" / "cni").glob("*.json"))
+    assert list((tmp_path / "plan" / "manifests").glob("*.yaml"))
+
+
+def test_plan_is_byte_identical_across_runs(tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    a = _plan_cli("--stack", "prod", "--out", str(first))
+    b = _plan_cli("--stack", "prod", "--out", str(second))
+    assert a.returncode == b.returncode == 0
+    assert _tree_digest(first) == _tree_digest(second)
+    assert a.stdout.replace(str(first), "") == b.stdout.replace(str(second), "")
+
+
+def test_plan_prints_a_tree_and_counts():
+    done = _plan_cli("--stack", "dev", "--out", "build/plan/dev")
+    assert done.returncode == 0, done.stderr
+    assert "pulumi:pulumi:Stack" in done.stdout and "eks-multus:index:MultusNodeGroup" in done.stdout
+    assert "Resources: 45 to create" in done.stdout
+    assert "    aws: 30" in done.stdout and "    kubernetes: 8" in done.stdout
+
+
+def test_bad_config_exits_1_with_key_named_errors_and_no_traceback(tmp_path):
+    text = (STACKS / "Pulumi.dev.yaml").read_text()
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(
+        text.replace("rangeEnd: 100.64.30.100", "rangeEnd: 100.64.40.1").replace("instanceType: m5.large", "instanceType: m5.larg")
+    )
+    done = _plan_cli("--config", str(bad), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "eks-multus:networks[0].ipam.rangeEnd: 100.64.40.1 is outside subnet 100.64.0.0/19" in done.stderr
+    assert "eks-multus:nodeGroups[0].instanceType: `m5.larg` is not a known EC2 instance type; did you mean m5.large" in done.stderr
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused config"
+
+
+def test_bad_config_registers_nothing():
+    from plan.runner import ProgramError, run_program
+    from tests.helpers import stack_flat
+
+    flat = stack_flat("dev")
+    flat["eks-multus:networks"][0]["type"] = "macvlan"
+    with pytest.raises(ProgramError) as info:
+        run_program(flat, "dev")
+    assert "eks-multus:networks[0].type: macvlan cannot work on EC2" in str(info.value)
+
+
+def test_unreadable_yaml_is_reported_not_raised(tmp_path):
+    bad = tmp_path / "Pulumi.broken.yaml"
+    bad.write_text("config:\n  aws:region: [unclosed\n")
+    done = _plan_cli("--config", str(bad), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "not valid YAML" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare(1) is not installed")
+def test_plan_needs_no_network(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("unshare -n needs root")
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "plan", "--stack", "prod", "--out", str(tmp_path / "p"), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_outputs_are_scalars_a_consumer_can_use():
+    outputs = planned("prod").outputs
+    assert outputs["clusterName"] == "eks-multus-prod"
+    assert outputs["multusSubnetCidrs"] == {
+        "multus-a": "100.64.0.0/21",
+        "multus-c": "100.64.8.0/21",
+        "direct-a": "100.64.16.0/22",
+        "direct-c": "100.64.20.0/22",
+    }
+    assert set(outputs["nodeGroupAsgNames"]) == {"multus-a", "multus-c"}
+    assert outputs["networks"]["default/ipvlan-a"]["annotation"] == "default/ipvlan-a"
+    assert outputs["kubeconfig"] == "[secret]"
+    assert outputs["vpcId"].startswith("vpc-")
+
+
+def test_test_stack_objects():
+    objs = kubernetes_objects(planned("static-l3"))
+    nads = [o for o in objs if o["kind"] == "NetworkAttachmentDefinition"]
+    assert sorted(o["metadata"]["name"] for o in nads) == ["media", "signal-static"]
+    assert all(o["metadata"]["namespace"] == "telco" for o in nads)

@@ -1,0 +1,48 @@
+"""Project files: Pulumi.yaml schema covers every key, dependencies are pinned."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from components.core.model import TOP_LEVEL_KEYS, StackConfig
+from tests.helpers import ROOT
+
+TYPES = {"object", "array", "string", "integer", "boolean"}
+
+
+def test_pulumi_yaml_layout():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == "eks-multus"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+    assert project["stackConfigDir"] == "stacks"
+
+
+def test_every_config_key_has_a_typed_described_schema_entry():
+    schema = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert set(schema) == set(TOP_LEVEL_KEYS)
+    for key, entry in schema.items():
+        assert entry["type"] in TYPES, key
+        assert len(entry["description"]) > 20, key
+        if entry["type"] == "array":
+            assert "items" in entry, key
+        field = next(f for n, f in StackConfig.model_fields.items() if (f.alias or n) == key)
+        is_list = "tuple" in str(field.annotation)
+        assert (entry["type"] == "array") == is_list, key
+
+
+def test_requirements_are_exact_pins():
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if not line or line.startswith("-r"):
+                continue
+            assert re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[0-9][0-9A-Za-z.]*", line), f"{name}: {line}"
+
+
+def test_pure_core_never_imports_pulumi():
+    for path in (ROOT / "components" / "core").glob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+pulumi", text, re.M), path.name
