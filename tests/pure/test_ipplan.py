@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-
 from ipaddress import IPv4Address, IPv4Network
 
 from hypothesis import given, settings
