@@ -1,0 +1,1 @@
+"""`make bench`: plan timings against the import-and-mocks floor."""
