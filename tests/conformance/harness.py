@@ -1,0 +1,135 @@
+"""Host side of the conformance run: jobs from the offline plans, one UML boot, the report."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from components.core.model import IpvlanNetwork
+from components.core.topology import attachments, kernel_name_al2023, providers
+from plan.render import cni_configs, kubernetes_objects
+from tests.helpers import ROOT, load, planned
+
+OUT = ROOT / "build" / "conformance"
+SCRIPT = ROOT / "components" / "core" / "assets" / "eks-multus-interfaces.sh"
+UML = "/usr/bin/linux.uml"
+MODULES = ("lib/crc-ccitt", "net/ipv6/ipv6", "drivers/net/ipvlan/ipvlan", "drivers/net/dummy", "drivers/net/macvlan", "drivers/net/veth")
+
+
+def missing_tools() -> list[str]:
+    needed = {
+        "linux.uml": UML,
+        "ipvlan plugin": "/usr/lib/cni/ipvlan",
+        "host-local plugin": "/usr/lib/cni/host-local",
+        "ip": shutil.which("ip"),
+        "ping": shutil.which("ping"),
+        "curl": shutil.which("curl"),
+    }
+    gone = [name for name, path in needed.items() if not path or not os.path.exists(path)]
+    if os.geteuid() != 0:
+        gone.append("root")
+    return gone
+
+
+def jobs_for(stack: str) -> list[dict]:
+    """One job per NAD of the stack's plan, with the node interfaces its node group has."""
+    cfg = load(stack)
+    confs = cni_configs(kubernetes_objects(planned(stack)))
+    jobs = []
+    for net in cfg.networks:
+        conf = copy.deepcopy(confs[f"{net.namespace}_{net.name}.json"])
+        job: dict = {"stack": stack, "network": f"{net.namespace}/{net.name}", "conf": conf}
+        if isinstance(net, IpvlanNetwork):
+            slot = providers(cfg, net.master)[0]
+        else:
+            used = {a.device_index for n in cfg.networks if isinstance(n, IpvlanNetwork) for a in providers(cfg, n.master)}
+            slot = providers(cfg, net.device)[0] if net.device else next(a for a in attachments(cfg) if a.device_index not in used)
+            device = kernel_name_al2023(slot.device_index)
+            if "device" not in conf:
+                conf["device"] = device
+                job["substituted"] = "device: Multus injects the device the SR-IOV plugin allocated; the test names it"
+            job["device"] = device
+        group = slot.node_group
+        job["interfaces"] = [
+            {"kernel": kernel_name_al2023(a.device_index), "altname": a.subnet.ifname, "deviceIndex": a.device_index}
+            for a in attachments(cfg)
+            if a.node_group == group
+        ]
+        ipam = conf.get("ipam") or {}
+        if ipam.get("type") == "whereabouts":
+            # Debian ships no whereabouts binary; host-local over the same range exercises the same plugin path.
+            conf["ipam"] = {
+                "type": "host-local",
+                "subnet": ipam["range"],
+                **({"rangeStart": ipam["range_start"]} if "range_start" in ipam else {}),
+                **({"rangeEnd": ipam["range_end"]} if "range_end" in ipam else {}),
+                "gateway": ipam["gateway"],
+            }
+            job["substituted"] = "ipam: whereabouts -> host-local over the same range"
+        jobs.append(job)
+    return jobs
+
+
+def run_in_uml(jobs: list[dict], timeout: int = 400) -> dict:
+    """Boot UML once, run every job in it, return the report."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    job_path, report_path, log_path = OUT / "jobs.json", OUT / "report.json", OUT / "vm.log"
+    job_path.write_text(json.dumps(jobs, indent=2))
+    report_path.unlink(missing_ok=True)
+    init = OUT / "init.sh"
+    kernel = subprocess.run([UML, "--version"], capture_output=True, text=True).stdout.strip() or "6.1.176"
+    modules = Path("/usr/lib/uml/modules")
+    release = next((p.name for p in sorted(modules.iterdir())), kernel) if modules.exists() else kernel
+    init.write_text(
+        "\n".join(
+            [
+                "#!/bin/sh",
+                "mount -t proc proc /proc",
+                "mount -t sysfs sys /sys",
+                "mount -t tmpfs tmpfs /run",
+                "mkdir -p /run/netns /var/lib/cni",
+                "mount -t tmpfs tmpfs /var/lib/cni",
+                *[f"insmod {modules}/{release}/kernel/{m}.ko 2>/dev/null" for m in MODULES],
+                "ip link set lo up",
+                f"cd {ROOT}",
+                f"{sys.executable} {ROOT}/tests/conformance/vm_runner.py {job_path} {report_path} {SCRIPT} > {log_path} 2>&1",
+                f"{sys.executable} -c 'import ctypes; ctypes.CDLL(None).reboot(0x4321fedc)'",
+                "",
+            ]
+        )
+    )
+    init.chmod(0o755)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            "setsid",
+            "timeout",
+            str(timeout),
+            UML,
+            "mem=768M",
+            "rootfstype=hostfs",
+            "rootflags=/",
+            "rw",
+            f"init={init}",
+            "con=null",
+            "con0=null,fd:1",
+            "quiet",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=timeout + 30,
+        check=False,
+    )
+    if not report_path.exists():
+        raise AssertionError(f"the VM wrote no report; its log: {log_path.read_text() if log_path.exists() else '(none)'}")
+    report = json.loads(report_path.read_text())
+    report["wallSeconds"] = round(time.monotonic() - started, 2)
+    report_path.write_text(json.dumps(report, indent=2, sort_keys=True))
+    return report
