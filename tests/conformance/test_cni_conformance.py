@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.conformance.harness import jobs_for, missing_tools, run_in_uml
@@ -21,7 +23,9 @@ def report():
     result = run_in_uml(jobs)
     entries = result["entries"]
     passed = sum(e["ok"] for e in entries)
-    print(f"\nconformance: {passed}/{len(entries)} networks ok in {result['wallSeconds']}s (build/conformance/report.json)")
+    sys.__stdout__.write(
+        f"\nconformance: {passed}/{len(entries)} networks ok in {result['wallSeconds']}s (build/conformance/report.json)\n"
+    )
     return {(e["stack"], e["network"]): e for e in entries}
 
 
