@@ -12,9 +12,6 @@ from .kube import register
 class NetworkAttachments(pulumi.ComponentResource):
     """NADs; created only after the CRD (and the IPAM they name) exist."""
 
-    names: dict[str, str]
-    """`namespace/name` -> value for the pod annotation k8s.v1.cni.cncf.io/networks."""
-
     def __init__(
         self,
         name: str,
@@ -25,8 +22,6 @@ class NetworkAttachments(pulumi.ComponentResource):
         super().__init__("eks-multus:index:NetworkAttachments", name, None, opts)
         # Each NAD waits for the CRD and IPAM itself: a component's depends_on does not reach its children.
         child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
-        self.names = {}
         for net in cfg.networks:
             register(name, nad_object(net), child)
-            self.names[f"{net.namespace}/{net.name}"] = f"{net.namespace}/{net.name}"
-        self.register_outputs({"networks": self.names})
+        self.register_outputs({})

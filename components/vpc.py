@@ -100,7 +100,7 @@ class MultusVpc(pulumi.ComponentResource):
         multus_rt = aws.ec2.RouteTable(f"{name}-multus", vpc_id=vpc.id, tags=tags("multus"), opts=child)
         after_secondary = pulumi.ResourceOptions(parent=self, depends_on=[secondary])
         self.multus_subnet_ids = {}
-        subnets_by_cidr = {}
+        subnet_by_cidr = {}
         for s in cfg.multus_subnets:
             subnet = aws.ec2.Subnet(
                 f"{name}-{s.name}",
@@ -112,13 +112,13 @@ class MultusVpc(pulumi.ComponentResource):
             )
             aws.ec2.RouteTableAssociation(f"{name}-{s.name}", subnet_id=subnet.id, route_table_id=multus_rt.id, opts=child)
             self.multus_subnet_ids[s.name] = subnet.id
-            subnets_by_cidr[s.cidr] = (s, subnet)
+            subnet_by_cidr[s.cidr] = subnet
 
         for net in cfg.networks:
-            plan = ipam_plan(net.ipam) if net.ipam is not None else None
-            if plan is None or plan.subnet not in subnets_by_cidr:
+            if net.ipam is None:
                 continue
-            s, subnet = subnets_by_cidr[plan.subnet]
+            plan = ipam_plan(net.ipam)  # validation guarantees its subnet is a multus subnet
+            subnet = subnet_by_cidr[plan.subnet]
             for i, block in enumerate(merge_ranges(list(plan.ranges))):
                 aws.ec2.SubnetCidrReservation(
                     f"{name}-{net.namespace}-{net.name}-{i}",

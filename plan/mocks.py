@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -144,15 +144,12 @@ class Registration:
     id: str = ""
 
 
-@dataclass
 class PlanMonitor(MockMonitor):
     """MockMonitor that also keeps what the engine would have been told."""
 
-    mocks: PlanMocks
-    registrations: list[Registration] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        MockMonitor.__init__(self, self.mocks)
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
         self._lock = threading.Lock()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)

@@ -44,7 +44,7 @@ def ipam_config(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> dict[str,
     else:
         out = {"type": "static", "addresses": []}
         for entry in ipam.addresses:
-            address: dict[str, str] = {"address": entry.address}
+            address: dict[str, str] = {"address": str(entry.address)}
             if entry.gateway:
                 address["gateway"] = str(entry.gateway)
             out["addresses"].append(address)

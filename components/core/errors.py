@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NAMESPACE = "eks-multus"
+FILE = ""
+"""Path of an issue about the stack file as a whole (its name is shown by the caller)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -16,9 +18,13 @@ class ConfigIssue:
     fix: str = ""
 
     def render(self) -> str:
-        key = self.path if ":" in self.path.split(".")[0].split("[")[0] else f"{NAMESPACE}:{self.path}"
-        text = f"{key}: {self.problem}"
+        text = self.problem if self.path == FILE else f"{self.key}: {self.problem}"
         return f"{text}; {self.fix}" if self.fix else text
+
+    @property
+    def key(self) -> str:
+        """`eks-multus:networks[0].master`; paths of other namespaces (`aws:region`) as they are."""
+        return self.path if ":" in self.path else f"{NAMESPACE}:{self.path}"
 
 
 class ConfigError(Exception):

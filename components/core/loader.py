@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import NAMESPACE, ConfigError, ConfigIssue, join_path
+from .errors import FILE, NAMESPACE, ConfigError, ConfigIssue, join_path
 from .model import (
     SUPPORTED_IPAM_TYPES,
     SUPPORTED_NETWORK_TYPES,
@@ -57,12 +57,12 @@ def read_stack_file(path: str | Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(Path(path).read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(f"{path}", f"not valid YAML ({exc})", "fix the YAML syntax")]) from None
+        raise ConfigError([ConfigIssue(FILE, f"not valid YAML ({exc})", "fix the YAML syntax")]) from None
     except OSError as exc:
-        raise ConfigError([ConfigIssue(f"{path}", f"cannot read the stack file ({exc.strerror})", "pass an existing file")]) from None
+        raise ConfigError([ConfigIssue(FILE, f"cannot read the stack file ({exc.strerror})", "pass an existing file")]) from None
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
-        raise ConfigError([ConfigIssue(f"{path}", "has no `config:` mapping", "put the stack settings under `config:`")])
+        raise ConfigError([ConfigIssue(FILE, "the file has no `config:` mapping", "put the stack settings under `config:`")])
     return config
 
 
@@ -169,9 +169,12 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
         return ConfigIssue(path, f"expected a list, got {_type_name(value)}", "write it as a YAML list (`[a, b]` or `- a`)")
     if kind == "too_short":
         return ConfigIssue(path, "must not be empty", f"give at least {ctx.get('min_length', 1)} item")
+    if kind == "value_error":
+        problem, _, fix = str(ctx.get("error", err["msg"])).partition("; ")
+        return ConfigIssue(path, problem, fix)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return ConfigIssue(path, f"`{value}` is out of range", err["msg"].lower())
-    return ConfigIssue(path, err["msg"], "")
+    return ConfigIssue(path, err["msg"].lower(), f"see `{loc[0]}` in Pulumi.yaml or the README for the expected form")
 
 
 def _type_name(value: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from . import images
 from .cni import nad_config, to_spec_config
 from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
-from .topology import attachments, providers
+from .topology import whole_eni_candidates
 from .userdata import LABEL_PREFIX
 
 NAMESPACE = "kube-system"
@@ -435,9 +435,7 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
 
 
 def default_pool_pci_addresses(cfg: StackConfig) -> list[str]:
-    """Multus ENIs that no ipvlan network uses: the ones safe to hand to pods whole."""
-    used = {a.pci_address for n in cfg.networks if isinstance(n, IpvlanNetwork) for a in providers(cfg, n.master)}
-    return sorted({a.pci_address for a in attachments(cfg)} - used)
+    return sorted({a.pci_address for a in whole_eni_candidates(cfg)})
 
 
 def sriov_device_plugin_config(cfg: StackConfig) -> Obj:

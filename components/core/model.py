@@ -7,10 +7,10 @@ Keys are camelCase in YAML and snake_case in Python.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic.alias_generators import to_camel
 
 CniVersion = Literal["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
@@ -117,9 +117,17 @@ class WhereaboutsIpam(Model):
 
 
 class StaticAddress(Model):
-    address: str
+    address: IPv4Interface
     """CIDR notation with host bits, e.g. 100.64.30.10/19."""
     gateway: IPv4Address | None = None
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _needs_prefix(cls, value: object) -> object:
+        # IPv4Interface reads a bare address as /32, which is never the pod's subnet.
+        if isinstance(value, str) and "/" not in value:
+            raise ValueError(f"`{value}` is not an address in CIDR notation; write it as address/prefix, e.g. 100.64.30.10/19")
+        return value
 
 
 class StaticIpam(Model):
@@ -138,8 +146,6 @@ class NetworkBase(Model):
     name: str
     namespace: str = "default"
     cni_version: CniVersion = "0.3.1"
-    eni_ip_assignment: bool | None = None
-    """Chain the ENI-IP plugin so pod addresses are routable in the VPC (issue 7)."""
 
 
 class IpvlanNetwork(NetworkBase):

@@ -10,7 +10,7 @@ lives in before anything is created.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from .ipplan import aws_reserved, vpc_router
 from .model import (
@@ -67,6 +67,17 @@ def providers(cfg: StackConfig, ifname: str) -> tuple[Attachment, ...]:
     return tuple(a for a in attachments(cfg) if ifname in a.names)
 
 
+def ipvlan_masters(cfg: StackConfig) -> tuple[Attachment, ...]:
+    """Multus ENI slots some ipvlan network uses as its master."""
+    return tuple(a for n in cfg.networks if isinstance(n, IpvlanNetwork) for a in providers(cfg, n.master))
+
+
+def whole_eni_candidates(cfg: StackConfig) -> tuple[Attachment, ...]:
+    """Multus ENI slots no ipvlan network uses: the ones safe to hand to a pod whole."""
+    used = {(a.node_group.name, a.device_index) for a in ipvlan_masters(cfg)}
+    return tuple(a for a in attachments(cfg) if (a.node_group.name, a.device_index) not in used)
+
+
 def interface_name_of(network: IpvlanNetwork | HostDeviceNetwork) -> str | None:
     if isinstance(network, IpvlanNetwork):
         return network.master
@@ -84,8 +95,8 @@ class IpamPlan:
     """True when each node allocates on its own (host-local, static)."""
 
 
-def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> IpamPlan | None:
-    """The addresses an IPAM config will give pods; None if it cannot be worked out."""
+def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> IpamPlan:
+    """The addresses an IPAM config will give pods."""
     if isinstance(ipam, HostLocalIpam):
         net = ipam.subnet
         first = ipam.range_start or net.network_address + 2
@@ -97,17 +108,9 @@ def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> IpamPlan | 
         first = max(ipam.range_start or net.network_address, net.network_address + 4)
         last = ipam.range_end or net.broadcast_address - 1
         return IpamPlan(net, ((first, last),), ipam.gateway or vpc_router(net), False)
-    interfaces = []
-    for entry in ipam.addresses:
-        try:
-            interfaces.append(IPv4Interface(entry.address))
-        except ValueError:
-            return None
-    if not interfaces:
-        return None
-    net = interfaces[0].network
+    net = ipam.addresses[0].address.network
     gateway = next((e.gateway for e in ipam.addresses if e.gateway), None)
-    return IpamPlan(net, tuple((i.ip, i.ip) for i in interfaces), gateway, True)
+    return IpamPlan(net, tuple((e.address.ip, e.address.ip) for e in ipam.addresses), gateway, True)
 
 
 def touches_aws_reserved(subnet: IPv4Network, first: IPv4Address, last: IPv4Address) -> list[IPv4Address]:

@@ -35,7 +35,7 @@ def interfaces_script() -> str:
     return resources.files(__package__).joinpath("assets/eks-multus-interfaces.sh").read_text()
 
 
-def node_labels(cfg: StackConfig, group: NodeGroup) -> dict[str, str]:
+def node_labels(group: NodeGroup) -> dict[str, str]:
     """Labels that let workloads select nodes by the multus subnets they carry."""
     labels = {f"{LABEL_PREFIX}/node-group": group.name, f"{LABEL_PREFIX}/multus": "true"}
     for name in group.multus_interfaces:
@@ -46,9 +46,8 @@ def node_labels(cfg: StackConfig, group: NodeGroup) -> dict[str, str]:
 
 def interfaces_conf(cfg: StackConfig, group: NodeGroup) -> str:
     lines = ["# device-index name (written by eks-multus)"]
-    for index, name in enumerate(group.multus_interfaces, start=1):
-        subnet = cfg.subnet(name)
-        lines.append(f"{index} {subnet.ifname if subnet else name}")
+    subnets = {s.name: s for s in cfg.multus_subnets}
+    lines += [f"{index} {subnets[name].ifname}" for index, name in enumerate(group.multus_interfaces, start=1)]
     return "\n".join(lines) + "\n"
 
 
@@ -60,7 +59,7 @@ def max_pods(group: NodeGroup) -> int:
 
 
 def node_config(cfg: StackConfig, group: NodeGroup, cluster: ClusterInfo) -> dict:
-    flags = ["--node-labels=" + ",".join(f"{k}={v}" for k, v in node_labels(cfg, group).items())]
+    flags = ["--node-labels=" + ",".join(f"{k}={v}" for k, v in node_labels(group).items())]
     if group.taints:
         flags.append("--register-with-taints=" + ",".join(f"{t.key}={t.value}:{t.effect}" for t in group.taints))
     return {

@@ -11,7 +11,7 @@ import difflib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 from .errors import ConfigIssue
 from .images import ECR_ACCOUNTS, check_image_reference
@@ -20,13 +20,24 @@ from .limits import instance_limits, known_instance_types
 from .model import (
     HostDeviceNetwork,
     HostLocalIpam,
+    Ipam,
     IpvlanNetwork,
     StackConfig,
     StaticIpam,
     WhereaboutsIpam,
 )
 from .quantity import parse_quantity
-from .topology import attachments, interface_name_of, ipam_plan, pci_address, providers, touches_aws_reserved
+from .topology import (
+    IpamPlan,
+    attachments,
+    interface_name_of,
+    ipam_plan,
+    ipvlan_masters,
+    pci_address,
+    providers,
+    touches_aws_reserved,
+    whole_eni_candidates,
+)
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -270,12 +281,6 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
         ifkey = f"{p}.master" if isinstance(net, IpvlanNetwork) else f"{p}.device"
         if isinstance(net, HostDeviceNetwork):
             yield from _host_device(cfg, net, p, pool_names)
-            if net.eni_ip_assignment:
-                yield ConfigIssue(
-                    f"{p}.eniIpAssignment",
-                    "host-device networks move the whole ENI into the pod, there is no address to assign to it",
-                    "remove eniIpAssignment",
-                )
         if ifname is not None:
             if len(ifname) > MAX_IFNAME or not IFNAME.match(ifname):
                 yield ConfigIssue(
@@ -294,7 +299,7 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
 
         if net.ipam is None:
             continue
-        yield from _ipam(cfg, net, p, slots)
+        yield from _ipam(cfg, net, net.ipam, p, slots)
 
 
 def _host_device(cfg: StackConfig, net: HostDeviceNetwork, p: str, pool_names: set[str]) -> Iterator[ConfigIssue]:
@@ -315,122 +320,106 @@ def _host_device(cfg: StackConfig, net: HostDeviceNetwork, p: str, pool_names: s
             )
 
 
-def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, p: str, slots) -> Iterator[ConfigIssue]:
-    ipam = net.ipam
-    assert ipam is not None
-    q = f"{p}.ipam"
-    if isinstance(ipam, StaticIpam):
-        for j, entry in enumerate(ipam.addresses):
-            try:
-                IPv4Interface(entry.address)
-                if "/" not in entry.address:
-                    raise ValueError
-            except ValueError:
-                yield ConfigIssue(
-                    f"{q}.addresses[{j}].address",
-                    f"`{entry.address}` is not an address in CIDR notation",
-                    "write it as address/prefix, e.g. 100.64.30.10/19",
-                )
-                return
-        prefixes = {IPv4Interface(e.address).network for e in ipam.addresses}
-        if len(prefixes) > 1:
-            yield ConfigIssue(f"{q}.addresses", "addresses are in different subnets", "give addresses of the one multus subnet")
-            return
-    plan = ipam_plan(ipam)
-    if plan is None:
-        return
-    subnet = plan.subnet
-    start_key, end_key = f"{q}.rangeStart", f"{q}.rangeEnd"
-    if isinstance(ipam, (HostLocalIpam, WhereaboutsIpam)):
-        for key, addr in ((start_key, ipam.range_start), (end_key, ipam.range_end)):
-            if addr is not None and addr not in subnet:
-                yield ConfigIssue(key, f"{addr} is outside subnet {subnet}", f"pick an address in {subnet}")
-                return
-        first, last = plan.ranges[0]
-        if first > last:
-            yield ConfigIssue(end_key, f"range {first}-{last} is reversed", f"make rangeEnd at least {first}")
-            return
-        reserved = touches_aws_reserved(subnet, first, last)
-        if reserved and isinstance(ipam, HostLocalIpam):
-            fix = (
-                f"start the range at {subnet.network_address + 4} or later"
-                if reserved[0] != subnet.broadcast_address
-                else f"end the range at {subnet.broadcast_address - 1} or earlier"
-            )
-            key = start_key if reserved[0] != subnet.broadcast_address else end_key
-            yield ConfigIssue(
-                key, f"range {first}-{last} includes {', '.join(map(str, reserved))}, which AWS reserves in every subnet", fix
-            )
-        elif reserved and ipam.range_start is not None and ipam.range_start <= subnet.network_address + 3:
-            yield ConfigIssue(
-                start_key,
-                f"{ipam.range_start} is one of the addresses AWS reserves in every subnet",
-                f"start the range at {subnet.network_address + 4} or later",
-            )
-        gw_key = f"{q}.gateway"
-        if plan.gateway is not None:
-            if plan.gateway not in subnet:
-                yield ConfigIssue(gw_key, f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}")
-            elif first <= plan.gateway <= last:
-                yield ConfigIssue(
-                    gw_key,
-                    f"{plan.gateway} lies inside the range {first}-{last}, so a pod could be given it",
-                    "move the gateway or the range apart",
-                )
-        if isinstance(ipam, WhereaboutsIpam):
-            for j, ex in enumerate(ipam.exclude):
-                if not ex.subnet_of(subnet):
-                    yield ConfigIssue(f"{q}.exclude[{j}]", f"{ex} is outside range {subnet}", f"exclude only blocks of {subnet}")
-    else:
-        for j, (addr, _) in enumerate(plan.ranges):
-            if addr in touches_aws_reserved(subnet, addr, addr) or addr == plan.gateway:
-                yield ConfigIssue(
-                    f"{q}.addresses[{j}].address",
-                    f"{addr} is reserved by AWS or is the gateway",
-                    f"use an address from {subnet.network_address + 4} on",
-                )
-        if plan.gateway is not None and plan.gateway not in subnet:
-            yield ConfigIssue(
-                f"{q}.addresses[0].gateway",
-                f"{plan.gateway} is outside subnet {subnet}",
-                f"use the VPC router {subnet.network_address + 1}",
-            )
+_SUBNET_KEY = {"host-local": "subnet", "whereabouts": "range", "static": "addresses"}
 
+
+def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, ipam: Ipam, p: str, slots) -> Iterator[ConfigIssue]:
+    q = f"{p}.ipam"
+    plan = ipam_plan(ipam)
+    subnet = plan.subnet
+    if isinstance(ipam, StaticIpam):
+        yield from _static_addresses(ipam, plan, q)
+    else:
+        yield from _address_range(ipam, plan, q)
+
+    ifname = interface_name_of(net)
     subnets = {a.subnet.name: a.subnet for a in slots}
     for s in subnets.values():
-        sub_key = (
-            f"{q}.subnet" if isinstance(ipam, HostLocalIpam) else (f"{q}.range" if isinstance(ipam, WhereaboutsIpam) else f"{q}.addresses")
-        )
         if subnet != s.cidr:
             yield ConfigIssue(
-                sub_key,
-                f"{subnet} is not the multus subnet {s.name} ({s.cidr}) that `{interface_name_of(net)}` is attached to",
+                f"{q}.{_SUBNET_KEY[ipam.type]}",
+                f"{subnet} is not the multus subnet {s.name} ({s.cidr}) that `{ifname}` is attached to",
                 f"use {s.cidr} so the pod's on-link range matches the ENI's subnet",
             )
     if len(subnets) > 1:
         yield ConfigIssue(
             f"{p}.master" if isinstance(net, IpvlanNetwork) else f"{p}.device",
-            f"`{interface_name_of(net)}` reaches different multus subnets on different nodes ({', '.join(sorted(subnets))}), and one range cannot fit them all",
+            f"`{ifname}` reaches different multus subnets on different nodes ({', '.join(sorted(subnets))}), and one range cannot fit them all",
             "use the multus subnet's interface name (one network per subnet)",
         )
     if plan.node_local and slots:
         nodes = sum(a.node_group.max_size for a in slots)
         allowed = isinstance(net, IpvlanNetwork) and net.allow_host_local_on_multiple_nodes
         if nodes > 1 and not allowed:
-            kind = "host-local" if isinstance(ipam, HostLocalIpam) else "static"
             yield ConfigIssue(
                 f"{q}.type",
-                f"{kind} hands out the same addresses on every node, and `{interface_name_of(net)}` is on up to {nodes} nodes",
+                f"{ipam.type} hands out the same addresses on every node, and `{ifname}` is on up to {nodes} nodes",
                 "use whereabouts for cluster-wide allocation, or set allowHostLocalOnMultipleNodes: true on the network if each node gets its own NAD range",
             )
+
+
+def _address_range(ipam: HostLocalIpam | WhereaboutsIpam, plan: IpamPlan, q: str) -> Iterator[ConfigIssue]:
+    subnet = plan.subnet
+    start_key, end_key = f"{q}.rangeStart", f"{q}.rangeEnd"
+    for key, addr in ((start_key, ipam.range_start), (end_key, ipam.range_end)):
+        if addr is not None and addr not in subnet:
+            yield ConfigIssue(key, f"{addr} is outside subnet {subnet}", f"pick an address in {subnet}")
+            return
+    first, last = plan.ranges[0]
+    if first > last:
+        yield ConfigIssue(end_key, f"range {first}-{last} is reversed", f"make rangeEnd at least {first}")
+        return
+    # Check the range as written: for whereabouts the plan already starts past AWS's first four.
+    written_first = ipam.range_start if ipam.range_start is not None else first
+    reserved = touches_aws_reserved(subnet, written_first, last)
+    if reserved:
+        at_end = reserved[0] == subnet.broadcast_address
+        yield ConfigIssue(
+            end_key if at_end else start_key,
+            f"range {written_first}-{last} includes {', '.join(map(str, reserved))}, which AWS reserves in every subnet",
+            f"end the range at {subnet.broadcast_address - 1} or earlier"
+            if at_end
+            else f"start the range at {subnet.network_address + 4} or later",
+        )
+    gw_key = f"{q}.gateway"
+    if plan.gateway not in subnet:
+        yield ConfigIssue(gw_key, f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}")
+    elif first <= plan.gateway <= last:
+        yield ConfigIssue(
+            gw_key,
+            f"{plan.gateway} lies inside the range {first}-{last}, so a pod could be given it",
+            "move the gateway or the range apart",
+        )
+    if isinstance(ipam, WhereaboutsIpam):
+        for j, ex in enumerate(ipam.exclude):
+            if not ex.subnet_of(subnet):
+                yield ConfigIssue(f"{q}.exclude[{j}]", f"{ex} is outside range {subnet}", f"exclude only blocks of {subnet}")
+
+
+def _static_addresses(ipam: StaticIpam, plan: IpamPlan, q: str) -> Iterator[ConfigIssue]:
+    subnet = plan.subnet
+    if len({e.address.network for e in ipam.addresses}) > 1:
+        yield ConfigIssue(f"{q}.addresses", "addresses are in different subnets", "give addresses of the one multus subnet")
+        return
+    for j, (addr, _) in enumerate(plan.ranges):
+        if touches_aws_reserved(subnet, addr, addr) or addr == plan.gateway:
+            yield ConfigIssue(
+                f"{q}.addresses[{j}].address",
+                f"{addr} is reserved by AWS or is the gateway",
+                f"use an address from {subnet.network_address + 4} on",
+            )
+    if plan.gateway is not None and plan.gateway not in subnet:
+        yield ConfigIssue(
+            f"{q}.addresses[0].gateway", f"{plan.gateway} is outside subnet {subnet}", f"use the VPC router {subnet.network_address + 1}"
+        )
 
 
 def _ipam_overlaps(cfg: StackConfig) -> Iterator[ConfigIssue]:
     by_subnet: dict[IPv4Network, list[tuple[int, tuple[IPv4Address, IPv4Address]]]] = defaultdict(list)
     for i, net in enumerate(cfg.networks):
-        plan = ipam_plan(net.ipam) if net.ipam is not None and not _static_unparsable(net) else None
-        if plan is None:
+        if net.ipam is None:
             continue
+        plan = ipam_plan(net.ipam)
         for r in plan.ranges:
             by_subnet[plan.subnet].append((i, r))
     for subnet, entries in by_subnet.items():
@@ -445,17 +434,6 @@ def _ipam_overlaps(cfg: StackConfig) -> Iterator[ConfigIssue]:
                     )
 
 
-def _static_unparsable(net) -> bool:
-    if not isinstance(net.ipam, StaticIpam):
-        return False
-    try:
-        for e in net.ipam.addresses:
-            IPv4Interface(e.address)
-    except ValueError:
-        return True
-    return False
-
-
 def _sriov(cfg: StackConfig) -> Iterator[ConfigIssue]:
     s = cfg.sriov
     if not RESOURCE_PREFIX.match(s.resource_prefix):
@@ -463,7 +441,7 @@ def _sriov(cfg: StackConfig) -> Iterator[ConfigIssue]:
             "sriov.resourcePrefix", f"`{s.resource_prefix}` is not a valid resource prefix", "use a DNS-style name such as intel.com"
         )
     names: Counter[str] = Counter(r.name for r in s.resources)
-    ipvlan_pci = {pci_address(a.device_index) for net in cfg.networks if isinstance(net, IpvlanNetwork) for a in providers(cfg, net.master)}
+    ipvlan_pci = {a.pci_address for a in ipvlan_masters(cfg)}
     for i, r in enumerate(s.resources):
         p = f"sriov.resources[{i}]"
         if not SRIOV_RESOURCE.match(r.name):
@@ -492,8 +470,7 @@ def _sriov(cfg: StackConfig) -> Iterator[ConfigIssue]:
                     "pool only multus ENIs (device index 1 and up)",
                 )
         if s.enabled and r.pci_addresses is None:
-            free = {a.pci_address for a in attachments(cfg)} - ipvlan_pci
-            if not free:
+            if not whole_eni_candidates(cfg):
                 yield ConfigIssue(
                     f"{p}.pciAddresses",
                     "every multus ENI is used by an ipvlan network, so the pool would be empty",

@@ -12,18 +12,20 @@ import time
 from pathlib import Path
 
 from components.core.model import IpvlanNetwork
-from components.core.topology import attachments, kernel_name_al2023, providers
+from components.core.topology import attachments, kernel_name_al2023, providers, whole_eni_candidates
 from plan.render import cni_configs, kubernetes_objects
 from tests.helpers import ROOT, load, planned
 
 OUT = ROOT / "build" / "conformance"
 SCRIPT = ROOT / "components" / "core" / "assets" / "eks-multus-interfaces.sh"
 UML = "/usr/bin/linux.uml"
+UML_MODULES = Path("/usr/lib/uml/modules")
 MODULES = ("lib/crc-ccitt", "net/ipv6/ipv6", "drivers/net/ipvlan/ipvlan", "drivers/net/dummy", "drivers/net/macvlan", "drivers/net/veth")
 
 
 def missing_tools() -> list[str]:
     needed = {
+        "UML kernel modules": str(UML_MODULES),
         "linux.uml": UML,
         "ipvlan plugin": "/usr/lib/cni/ipvlan",
         "host-local plugin": "/usr/lib/cni/host-local",
@@ -48,8 +50,7 @@ def jobs_for(stack: str) -> list[dict]:
         if isinstance(net, IpvlanNetwork):
             slot = providers(cfg, net.master)[0]
         else:
-            used = {a.device_index for n in cfg.networks if isinstance(n, IpvlanNetwork) for a in providers(cfg, n.master)}
-            slot = providers(cfg, net.device)[0] if net.device else next(a for a in attachments(cfg) if a.device_index not in used)
+            slot = providers(cfg, net.device)[0] if net.device else whole_eni_candidates(cfg)[0]
             device = kernel_name_al2023(slot.device_index)
             if "device" not in conf:
                 conf["device"] = device
@@ -83,9 +84,7 @@ def run_in_uml(jobs: list[dict], timeout: int = 400) -> dict:
     job_path.write_text(json.dumps(jobs, indent=2))
     report_path.unlink(missing_ok=True)
     init = OUT / "init.sh"
-    kernel = subprocess.run([UML, "--version"], capture_output=True, text=True).stdout.strip() or "6.1.176"
-    modules = Path("/usr/lib/uml/modules")
-    release = next((p.name for p in sorted(modules.iterdir())), kernel) if modules.exists() else kernel
+    modules = max(UML_MODULES.iterdir())  # the user-mode-linux package ships one kernel release
     init.write_text(
         "\n".join(
             [
@@ -95,7 +94,7 @@ def run_in_uml(jobs: list[dict], timeout: int = 400) -> dict:
                 "mount -t tmpfs tmpfs /run",
                 "mkdir -p /run/netns /var/lib/cni",
                 "mount -t tmpfs tmpfs /var/lib/cni",
-                *[f"insmod {modules}/{release}/kernel/{m}.ko 2>/dev/null" for m in MODULES],
+                *[f"insmod {modules}/kernel/{m}.ko 2>/dev/null" for m in MODULES],
                 "ip link set lo up",
                 f"cd {ROOT}",
                 f"{sys.executable} {ROOT}/tests/conformance/vm_runner.py {job_path} {report_path} {SCRIPT} > {log_path} 2>&1",

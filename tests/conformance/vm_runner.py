@@ -93,16 +93,7 @@ def setup_node(node: str, interfaces: list[dict], script: str, port: int) -> dic
     with open(conf, "w") as fh:
         fh.write("".join(f"{i['deviceIndex']} {i['altname']}\n" for i in interfaces))
     # The boot step runs in the node namespace; IMDS answers on that namespace's loopback.
-    code = (
-        "import sys, json; sys.path.insert(0, sys.argv[1]); import vm_runner as v;"
-        "v.imds_server(int(sys.argv[2]), json.loads(sys.argv[3]));"
-        "import subprocess, os; env = dict(os.environ, EKS_MULTUS_INTERFACES_CONF=sys.argv[4],"
-        " EKS_MULTUS_IMDS_ENDPOINT='http://127.0.0.1:' + sys.argv[2], EKS_MULTUS_WAIT_SECONDS='20');"
-        "r = subprocess.run(['bash', sys.argv[5]], env=env, capture_output=True, text=True);"
-        "print(json.dumps({'rc': r.returncode, 'log': r.stderr}))"
-    )
-    here = os.path.dirname(os.path.abspath(__file__))
-    done = sh("ip", "netns", "exec", node, sys.executable, "-c", code, here, str(port), json.dumps(macs), conf, script)
+    done = sh("ip", "netns", "exec", node, sys.executable, os.path.abspath(__file__), "boot", str(port), json.dumps(macs), conf, script)
     boot = json.loads(done.stdout.strip().splitlines()[-1])
     resolved = {}
     for iface in interfaces:
@@ -198,7 +189,24 @@ def _ok(entry: dict) -> bool:
     return boot.get("rc") == 0 and boot.get("up") and all(boot.get("resolved", {}).values()) and all(entry.get(k) for k in keys)
 
 
+def boot_step(port: int, macs: dict[str, int], conf: str, script: str) -> dict:
+    """Run the node boot script against an IMDS stand-in on this namespace's loopback."""
+    server = imds_server(port, macs)
+    env = dict(
+        os.environ, EKS_MULTUS_INTERFACES_CONF=conf, EKS_MULTUS_IMDS_ENDPOINT=f"http://127.0.0.1:{port}", EKS_MULTUS_WAIT_SECONDS="20"
+    )
+    try:
+        done = subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        server.shutdown()
+    return {"rc": done.returncode, "log": done.stderr}
+
+
 def main() -> int:
+    if sys.argv[1] == "boot":
+        port, macs, conf, script = sys.argv[2:6]
+        print(json.dumps(boot_step(int(port), json.loads(macs), conf, script)))
+        return 0
     job_path, report_path, script = sys.argv[1:4]
     with open(job_path) as fh:
         jobs = json.load(fh)

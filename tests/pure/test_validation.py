@@ -8,22 +8,24 @@ from components.core.errors import ConfigError
 from tests.helpers import errors_of, load, ns
 
 
+def _parent(flat: dict, key: str, path: list):
+    """The container of the last path element under `eks-multus:<key>` (created if absent)."""
+    target = flat.setdefault(f"eks-multus:{key}", {})
+    for part in path[:-1]:
+        target = target[part]
+    return target
+
+
 def _set(key: str, path: list, value):
     def mutate(flat):
-        target = flat if key == "" else flat.setdefault(f"eks-multus:{key}", {})
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = value
+        _parent(flat, key, path)[path[-1]] = value
 
     return mutate
 
 
 def _del(key: str, path: list):
     def mutate(flat):
-        target = flat[f"eks-multus:{key}"]
-        for part in path[:-1]:
-            target = target[part]
-        del target[path[-1]]
+        del _parent(flat, key, path)[path[-1]]
 
     return mutate
 
@@ -230,6 +232,38 @@ CASES = [
     ("multus-memory", "dev", _set("multus", ["memory"], "50Mi"), "multus.memory", "OOM"),
     ("multus-floating-image", "dev", _set("multus", ["image"], "ghcr.io/k8snetworkplumbingwg/multus-cni:latest"), "multus.image", "floats"),
     ("multus-untagged-image", "dev", _set("multus", ["image"], "ghcr.io/k8snetworkplumbingwg/multus-cni"), "multus.image", "no tag"),
+]
+
+
+CASES += [
+    (
+        "whereabouts-start-reserved",
+        "prod",
+        _set("networks", [0, "ipam", "rangeStart"], "100.64.0.2"),
+        "networks[0].ipam.rangeStart",
+        "AWS reserves",
+    ),
+    (
+        "whereabouts-end-broadcast",
+        "prod",
+        _set("networks", [0, "ipam", "rangeEnd"], "100.64.7.255"),
+        "networks[0].ipam.rangeEnd",
+        "AWS reserves",
+    ),
+    (
+        "static-other-subnets",
+        "dev",
+        _set("networks", [0, "ipam"], {"type": "static", "addresses": [{"address": "100.64.30.10/19"}, {"address": "100.64.30.11/24"}]}),
+        "networks[0].ipam.addresses",
+        "different subnets",
+    ),
+    (
+        "static-reserved",
+        "dev",
+        _set("networks", [0, "ipam"], {"type": "static", "addresses": [{"address": "100.64.0.1/19"}]}),
+        "networks[0].ipam.addresses[0].address",
+        "reserved by AWS",
+    ),
 ]
 
 
