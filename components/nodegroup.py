@@ -8,11 +8,11 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from .core.iam import NO_MANAGE_TAG, eni_ip_policy
 from .core.limits import al2023_ami_parameter
 from .core.model import NodeGroup, StackConfig
-from .core.userdata import ClusterInfo, render_user_data
+from .core.userdata import ClusterInfo, render_user_data, uses_eni_ip
 
-NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage"
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
@@ -60,6 +60,13 @@ class MultusNodeGroup(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_EC2_TRUST, tags=dict(cfg.tags) or None, opts=child)
         for arn in NODE_POLICIES:
             aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn, opts=child)
+        if uses_eni_ip(cfg):
+            aws.iam.RolePolicy(
+                f"{name}-eni-ip",
+                role=role.name,
+                policy=json.dumps(eni_ip_policy(cluster_name, cfg.region), sort_keys=True),
+                opts=child,
+            )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
         aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
 

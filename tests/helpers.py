@@ -50,3 +50,12 @@ def planned(name: str):
     from plan.runner import run_program
 
     return run_program(stack_flat(name), name)
+
+
+def planned_with(name: str, mutate: Callable[[dict[str, Any]], None]):
+    """Run the real program under mocks on a mutated stack (not cached)."""
+    from plan.runner import run_program
+
+    flat = stack_flat(name)
+    mutate(flat)
+    return run_program(flat, name)

@@ -77,9 +77,25 @@ def plugin_config(net: Network) -> dict[str, Any]:
     return out
 
 
+ENI_IP_PLUGIN = "eks-multus-eni-ip"
+
+
+def eni_ip_config(net: IpvlanNetwork) -> dict[str, Any]:
+    """The chained plugin that assigns the pod's address to the master's ENI."""
+    return {"type": ENI_IP_PLUGIN, "master": net.master}
+
+
 def nad_config(net: Network) -> dict[str, Any]:
-    """What goes into the NAD's `spec.config`."""
-    return plugin_config(net)
+    """What goes into the NAD's `spec.config`.
+
+    With ENI IP assignment on, a conflist whose first plugin is exactly the
+    single-plugin config (name and cniVersion included, which libcni sets to
+    the same values anyway).
+    """
+    first = plugin_config(net)
+    if not (isinstance(net, IpvlanNetwork) and net.eni_ip_assignment):
+        return first
+    return {"cniVersion": net.cni_version, "name": net.name, "plugins": [first, eni_ip_config(net)]}
 
 
 def to_json(conf: dict[str, Any]) -> str:

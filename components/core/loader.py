@@ -51,6 +51,14 @@ REFUSED_CNI_TYPES = {
     ),
 }
 
+# Keys one network type has and the other refuses, with the reason.
+REFUSED_KEYS = {
+    (HostDeviceNetwork, "eniIpAssignment"): (
+        "host-device moves the whole ENI into the pod, whose addresses are then the ENI's own; there is nothing to assign",
+        "remove eniIpAssignment from this network",
+    ),
+}
+
 
 def read_stack_file(path: str | Path) -> dict[str, Any]:
     """Flat config mapping from a `Pulumi.<stack>.yaml` file."""
@@ -128,6 +136,9 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     path = join_path(*_strip_tags(loc))
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
+        if (parent, loc[-1]) in REFUSED_KEYS:
+            problem, fix = REFUSED_KEYS[(parent, loc[-1])]
+            return ConfigIssue(path, problem, fix)
         allowed = tuple(f.alias or n for n, f in parent.model_fields.items()) if parent else ()
         return ConfigIssue(path, "unknown key", _suggest(str(loc[-1]), allowed))
     if kind == "missing":

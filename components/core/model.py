@@ -155,6 +155,8 @@ class IpvlanNetwork(NetworkBase):
     mtu: int | None = Field(default=None, ge=68, le=9001)
     ipam: Ipam
     allow_host_local_on_multiple_nodes: bool = False
+    eni_ip_assignment: bool = True
+    """Chain eks-multus-eni-ip so EC2 routes the pod's address to its node's ENI."""
 
 
 class HostDeviceNetwork(NetworkBase):

@@ -7,11 +7,14 @@ would).
 
 from __future__ import annotations
 
+import base64
+import gzip
 from dataclasses import dataclass
 from importlib import resources
 
+from .cni import ENI_IP_PLUGIN
 from .limits import instance_limits
-from .model import NodeGroup, StackConfig
+from .model import IpvlanNetwork, NodeGroup, StackConfig
 from .yamltext import dump_yaml
 
 BOUNDARY = "==EKS-MULTUS-BOUNDARY=="
@@ -19,6 +22,9 @@ LABEL_PREFIX = "eks-multus.io"
 SCRIPT_PATH = "/usr/local/sbin/eks-multus-interfaces"
 CONF_PATH = "/etc/eks-multus/interfaces"
 UNIT_NAME = "eks-multus-interfaces.service"
+CNI_BIN_DIR = "/opt/cni/bin"
+USER_DATA_LIMIT = 16384
+"""EC2 refuses user data larger than 16 KB (before base64)."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,21 @@ class ClusterInfo:
     service_cidr: str
 
 
+def asset(name: str) -> bytes:
+    return resources.files(__package__).joinpath(f"assets/{name}").read_bytes()
+
+
 def interfaces_script() -> str:
-    return resources.files(__package__).joinpath("assets/eks-multus-interfaces.sh").read_text()
+    return asset("eks-multus-interfaces.sh").decode()
+
+
+def uses_eni_ip(cfg: StackConfig) -> bool:
+    return any(isinstance(n, IpvlanNetwork) and n.eni_ip_assignment for n in cfg.networks)
+
+
+def compressed(data: bytes) -> str:
+    """gzip+base64 for cloud-init `encoding: gz+b64`; mtime 0 keeps the bytes stable."""
+    return base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode()
 
 
 def node_labels(group: NodeGroup) -> dict[str, str]:
@@ -96,12 +115,23 @@ def cloud_config(cfg: StackConfig, group: NodeGroup) -> dict:
             "",
         ]
     )
+    files = [
+        {"path": CONF_PATH, "permissions": "0644", "content": interfaces_conf(cfg, group)},
+        {"path": SCRIPT_PATH, "permissions": "0755", "content": interfaces_script()},
+        {"path": f"/etc/systemd/system/{UNIT_NAME}", "permissions": "0644", "content": unit},
+    ]
+    if uses_eni_ip(cfg):
+        # Compressed: the plugin is most of the user data, and EC2 caps it at 16 KB.
+        files.append(
+            {
+                "path": f"{CNI_BIN_DIR}/{ENI_IP_PLUGIN}",
+                "permissions": "0755",
+                "encoding": "gz+b64",
+                "content": compressed(asset(ENI_IP_PLUGIN)),
+            }
+        )
     return {
-        "write_files": [
-            {"path": CONF_PATH, "permissions": "0644", "content": interfaces_conf(cfg, group)},
-            {"path": SCRIPT_PATH, "permissions": "0755", "content": interfaces_script()},
-            {"path": f"/etc/systemd/system/{UNIT_NAME}", "permissions": "0644", "content": unit},
-        ],
+        "write_files": files,
         "runcmd": [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME]],
     }
 

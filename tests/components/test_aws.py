@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from ipaddress import IPv4Address, IPv4Network
 
 from tests.components.plan_index import by_urn, of_type, one
-from tests.helpers import planned
+from tests.helpers import ns, planned, planned_with
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -152,6 +153,38 @@ def test_node_role_policies_and_one_access_entry_per_group():
     assert {e.inputs["type"] for e in entries} == {"EC2_LINUX"}
     assert {e.inputs["principalArn"] for e in entries} == {f"arn:aws:iam::123456789012:role/{r.name}" for r in roles}
     assert {e.inputs["clusterName"] for e in entries} == {"eks-multus-prod"}
+
+
+def test_eni_ip_grant_is_scoped_to_the_tags_the_launch_template_puts_on_multus_enis():
+    prod = planned("prod")
+    urns = by_urn(prod)
+    for group in ("multus-a", "multus-c"):
+        policy = one(prod, "aws:iam/rolePolicy:RolePolicy", f"eks-multus-{group}-eni-ip")
+        role = one(prod, "aws:iam/role:Role", f"eks-multus-{group}-role")
+        assert role.urn in policy.dependencies and urns[policy.urn].parent.endswith(f"eks-multus-{group}")
+        doc = json.loads(policy.inputs["policy"])
+        write = next(s for s in doc["Statement"] if "ec2:AssignPrivateIpAddresses" in s["Action"])
+        assert sorted(write["Action"]) == ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+        assert write["Resource"] == "arn:aws:ec2:ap-northeast-2:*:network-interface/*"
+        # Every condition must be satisfied by the tags the launch template puts on its ENIs.
+        lt = one(prod, LT, f"eks-multus-{group}-lt")
+        eni_tags = {s["resourceType"]: s["tags"] for s in lt.inputs["tagSpecifications"]}["network-interface"]
+        conditions = write["Condition"]["StringEquals"]
+        assert conditions == {
+            f"ec2:ResourceTag/{NO_MANAGE}": "true",
+            "ec2:ResourceTag/kubernetes.io/cluster/eks-multus-prod": "owned",
+        }
+        assert all(eni_tags[key.removeprefix("ec2:ResourceTag/")] == value for key, value in conditions.items())
+        others = [s for s in doc["Statement"] if s is not write]
+        assert [s["Action"] for s in others] == ["ec2:DescribeNetworkInterfaces"]
+
+
+def test_no_eni_ip_grant_when_every_network_opts_out():
+    def mutate(flat):
+        ns(flat, "networks")[0]["eniIpAssignment"] = False
+
+    assert not of_type(planned_with("dev", mutate), "aws:iam/rolePolicy:RolePolicy")
+    assert of_type(planned("dev"), "aws:iam/rolePolicy:RolePolicy")
 
 
 def test_cluster_control_plane_settings():

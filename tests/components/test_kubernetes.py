@@ -110,8 +110,11 @@ def test_nads_wait_for_the_crd_and_ipam():
 
 def test_dev_nad_matches_the_seed():
     nad = _objects("dev")[("NetworkAttachmentDefinition", "default", "ipvlan-conf-1")]
-    conf = json.loads(nad["spec"]["config"])
+    conflist = json.loads(nad["spec"]["config"])
+    assert conflist["cniVersion"] == "0.3.0" and conflist["name"] == "ipvlan-conf-1"
+    conf, chained = conflist["plugins"]
     assert conf["master"] == "ens6" and conf["mode"] == "l2" and conf["cniVersion"] == "0.3.0"
+    assert chained == {"type": "eks-multus-eni-ip", "master": "ens6"}
     assert conf["ipam"]["rangeStart"] == "100.64.30.10" and conf["ipam"]["rangeEnd"] == "100.64.30.100"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components.core.cni import nad_config, to_spec_config
+from components.core.cni import ENI_IP_PLUGIN, nad_config, plugin_config, to_spec_config
 from components.core.manifests import nad_object
 from tests.helpers import load, ns
 
@@ -23,10 +23,33 @@ SEED = {
 }
 
 
-def test_dev_network_is_the_seed_config_plus_its_name():
+def test_dev_network_is_the_seed_config_chained_with_eni_ip_assignment():
     conf = nad_config(load("dev").networks[0])
-    assert {k: v for k, v in conf.items() if k != "name"} == SEED
-    assert conf["name"] == "ipvlan-conf-1"
+    assert set(conf) == {"cniVersion", "name", "plugins"}
+    assert (conf["cniVersion"], conf["name"]) == ("0.3.0", "ipvlan-conf-1")
+    first, second = conf["plugins"]
+    assert {k: v for k, v in first.items() if k != "name"} == SEED
+    assert first["name"] == "ipvlan-conf-1"
+    assert second == {"type": ENI_IP_PLUGIN, "master": "ens6"}
+
+
+def test_opting_out_gives_the_single_plugin_config():
+    def mutate(flat):
+        ns(flat, "networks")[0]["eniIpAssignment"] = False
+
+    net = load("dev", mutate).networks[0]
+    assert nad_config(net) == plugin_config(net)
+    assert {k: v for k, v in nad_config(net).items() if k != "name"} == SEED
+
+
+def test_every_ipvlan_network_of_prod_is_chained_and_host_device_is_not():
+    for net in load("prod").networks:
+        conf = nad_config(net)
+        if net.type == "ipvlan":
+            assert [p["type"] for p in conf["plugins"]] == ["ipvlan", ENI_IP_PLUGIN]
+            assert conf["plugins"][1]["master"] == net.master
+        else:
+            assert "plugins" not in conf and conf["type"] == "host-device"
 
 
 def test_spec_config_round_trips_and_is_deterministic():
@@ -37,7 +60,7 @@ def test_spec_config_round_trips_and_is_deterministic():
 
 
 def test_whereabouts_excludes_aws_reserved_and_gateway():
-    conf = nad_config(load("prod").networks[0])
+    conf = plugin_config(load("prod").networks[0])
     ipam = conf["ipam"]
     assert ipam["type"] == "whereabouts"
     assert ipam["range"] == "100.64.0.0/21"
@@ -65,7 +88,7 @@ def test_static_ipam_and_mtu_and_routes():
             },
         )
 
-    conf = nad_config(load("dev", mutate).networks[0])
+    conf = plugin_config(load("dev", mutate).networks[0])
     assert conf["mtu"] == 1500
     assert conf["ipam"] == {
         "type": "static",
@@ -78,4 +101,4 @@ def test_host_local_gateway_defaults_to_the_vpc_router():
     def mutate(flat):
         del ns(flat, "networks")[0]["ipam"]["gateway"]
 
-    assert nad_config(load("dev", mutate).networks[0])["ipam"]["gateway"] == "100.64.0.1"
+    assert plugin_config(load("dev", mutate).networks[0])["ipam"]["gateway"] == "100.64.0.1"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from components.core.userdata import ClusterInfo, interfaces_conf, max_pods, node_config, render_user_data
+from components.core.userdata import USER_DATA_LIMIT, ClusterInfo, interfaces_conf, max_pods, node_config, render_user_data
 from tests.helpers import load, ns
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "userdata"
@@ -90,3 +92,33 @@ def test_rendering_is_deterministic():
     cfg = load("prod")
     assert render_user_data(cfg, cfg.node_groups[0], CLUSTER) == render_user_data(cfg, cfg.node_groups[0], CLUSTER)
     assert node_config(cfg, cfg.node_groups[0], CLUSTER) == node_config(load("prod"), load("prod").node_groups[0], CLUSTER)
+
+
+PLUGIN = Path(__file__).resolve().parents[2] / "components" / "core" / "assets" / "eks-multus-eni-ip"
+
+
+def _cloud_files(cfg) -> dict[str, dict]:
+    cloud = yaml.safe_load(_parts(render_user_data(cfg, cfg.node_groups[0], CLUSTER))["text/cloud-config"])
+    return {f["path"]: f for f in cloud["write_files"]}
+
+
+def test_eni_ip_plugin_is_installed_byte_for_byte_into_the_cni_bin_dir():
+    entry = _cloud_files(load("dev"))["/opt/cni/bin/eks-multus-eni-ip"]
+    assert entry["permissions"] == "0755" and entry["encoding"] == "gz+b64"
+    assert gzip.decompress(base64.b64decode(entry["content"])) == PLUGIN.read_bytes()
+
+
+def test_no_plugin_install_when_every_network_opts_out():
+    def mutate(flat):
+        ns(flat, "networks")[0]["eniIpAssignment"] = False
+
+    assert "/opt/cni/bin/eks-multus-eni-ip" not in _cloud_files(load("dev", mutate))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_user_data_fits_the_ec2_limit_with_a_real_sized_certificate(stack):
+    cfg = load(stack)
+    # An EKS cluster CA is about 1.5 KB of base64; leave room for twice that.
+    cluster = ClusterInfo(CLUSTER.name, CLUSTER.endpoint, "Q" * 3000, CLUSTER.service_cidr)
+    for group in cfg.node_groups:
+        assert len(render_user_data(cfg, group, cluster).encode()) <= USER_DATA_LIMIT

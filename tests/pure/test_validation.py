@@ -264,6 +264,14 @@ CASES += [
         "networks[0].ipam.addresses[0].address",
         "reserved by AWS",
     ),
+    (
+        "eni-ip-on-host-device",
+        "prod",
+        _set("networks", [2, "eniIpAssignment"], True),
+        "networks[2].eniIpAssignment",
+        "host-device moves the whole ENI",
+    ),
+    ("eni-ip-not-bool", "dev", _set("networks", [0, "eniIpAssignment"], "sometimes"), "networks[0].eniIpAssignment", "true or false"),
 ]
 
 
