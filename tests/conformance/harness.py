@@ -20,6 +20,7 @@ OUT = ROOT / "build" / "conformance"
 SCRIPT = ROOT / "components" / "core" / "assets" / "eks-multus-interfaces.sh"
 UML = "/usr/bin/linux.uml"
 UML_MODULES = Path("/usr/lib/uml/modules")
+SCENARIO_NETWORK = ("dev", "ipvlan-conf-1")
 MODULES = ("lib/crc-ccitt", "net/ipv6/ipv6", "drivers/net/ipvlan/ipvlan", "drivers/net/dummy", "drivers/net/macvlan", "drivers/net/veth")
 
 
@@ -46,26 +47,34 @@ def jobs_for(stack: str) -> list[dict]:
     jobs = []
     for net in cfg.networks:
         conf = copy.deepcopy(confs[f"{net.namespace}_{net.name}.json"])
-        job: dict = {"stack": stack, "network": f"{net.namespace}/{net.name}", "conf": conf}
+        first = conf["plugins"][0] if "plugins" in conf else conf
+        job: dict = {"stack": stack, "network": f"{net.namespace}/{net.name}", "conf": conf, "cluster": cfg.cluster_name}
         if isinstance(net, IpvlanNetwork):
             slot = providers(cfg, net.master)[0]
         else:
             slot = providers(cfg, net.device)[0] if net.device else whole_eni_candidates(cfg)[0]
             device = kernel_name_al2023(slot.device_index)
-            if "device" not in conf:
-                conf["device"] = device
+            if "device" not in first:
+                first["device"] = device
                 job["substituted"] = "device: Multus injects the device the SR-IOV plugin allocated; the test names it"
             job["device"] = device
         group = slot.node_group
         job["interfaces"] = [
-            {"kernel": kernel_name_al2023(a.device_index), "altname": a.subnet.ifname, "deviceIndex": a.device_index}
+            {
+                "kernel": kernel_name_al2023(a.device_index),
+                "altname": a.subnet.ifname,
+                "deviceIndex": a.device_index,
+                "cidr": str(a.subnet.cidr),
+            }
             for a in attachments(cfg)
             if a.node_group == group
         ]
-        ipam = conf.get("ipam") or {}
+        # The seed network also runs the ENI-IP plugin's move, refusal, throttling and IMDS-down cases.
+        job["scenarios"] = (stack, net.name) == SCENARIO_NETWORK
+        ipam = first.get("ipam") or {}
         if ipam.get("type") == "whereabouts":
             # Debian ships no whereabouts binary; host-local over the same range exercises the same plugin path.
-            conf["ipam"] = {
+            first["ipam"] = {
                 "type": "host-local",
                 "subnet": ipam["range"],
                 **({"rangeStart": ipam["range_start"]} if "range_start" in ipam else {}),

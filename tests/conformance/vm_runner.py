@@ -1,9 +1,12 @@
 """Runs inside the User-Mode Linux VM: every planned CNI config through the real plugins.
 
-Standard library only. Reads a job file (networks to run, the node's multus
-interfaces), builds a "node" namespace with those interfaces named by the
-real boot script against a local IMDS stand-in, two "pod" namespaces, and
-runs ADD / CHECK / DEL per the CNI spec. Writes a JSON report.
+Reads a job file (networks to run, the node's multus interfaces), builds a
+"node" namespace with those interfaces named by the real boot script against a
+local IMDS stand-in, two "pod" namespaces, and runs ADD / CHECK / DEL per the
+CNI spec, conflists in libcni's order. Where a network chains
+eks-multus-eni-ip, a local EC2 stand-in (moto, tests/conformance/ec2_standin.py)
+runs in the VM's root namespace and each node reaches it over a veth pair; the
+EC2 side is read with boto3. Writes a JSON report.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CNI_PATH = "/usr/lib/cni"
 CHECK_VERSIONS = ("0.4.0", "1.0.0", "1.1.0")
+ENI_IP = "eks-multus-eni-ip"
+EC2_PORT = 5000
+EC2_CONTROL = "/run/ec2-standin"
+REGION = "ap-northeast-2"
+AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
 
 
 def sh(*args: str, check: bool = True, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -27,8 +34,8 @@ def sh(*args: str, check: bool = True, input: str | None = None, env: dict | Non
     return done
 
 
-def imds_server(port: int, macs: dict[str, int]) -> ThreadingHTTPServer:
-    """Enough of IMDSv2 for the boot step: token, MAC list, device-number per MAC."""
+def imds_server(port: int, macs: dict[str, dict[str, str]]) -> ThreadingHTTPServer:
+    """Enough of IMDSv2 for the boot step and the plugin: token, MACs and their items, region."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -51,75 +58,233 @@ def imds_server(port: int, macs: dict[str, int]) -> ThreadingHTTPServer:
             if self.headers.get("X-aws-ec2-metadata-token") != "test-token":
                 self._send(401, "")
                 return
+            if self.path == "/latest/meta-data/placement/region":
+                self._send(200, REGION)
+                return
             base = "/latest/meta-data/network/interfaces/macs/"
             if self.path == base:
                 self._send(200, "\n".join(f"{m}/" for m in macs))
                 return
-            if self.path.startswith(base) and self.path.endswith("/device-number"):
-                mac = self.path[len(base) :].split("/")[0]
-                if mac in macs:
-                    self._send(200, str(macs[mac]))
+            if self.path.startswith(base):
+                mac, _, item = self.path[len(base) :].partition("/")
+                if item in macs.get(mac, {}):
+                    self._send(200, macs[mac][item])
                     return
             self._send(404, "")
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
 
 
-def plugin(node: str, command: str, conf: dict, container: str, netns: str, ifname: str) -> subprocess.CompletedProcess:
+class Ec2:
+    """The EC2 stand-in in the VM's root namespace, and a boto3 view of it."""
+
+    def __init__(self, groups: list[dict]) -> None:
+        os.makedirs(EC2_CONTROL, exist_ok=True)
+        setup, out = os.path.join(EC2_CONTROL, "setup.json"), os.path.join(EC2_CONTROL, "enis.json")
+        with open(setup, "w") as fh:
+            json.dump({"groups": groups}, fh)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.conformance.ec2_standin", str(EC2_PORT), EC2_CONTROL, setup, out],
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(EC2_CONTROL, "standin.log"), "w"),
+        )
+        deadline = time.monotonic() + 120
+        while not os.path.exists(out) or not os.path.getsize(out):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the EC2 stand-in did not start: " + open(os.path.join(EC2_CONTROL, "standin.log")).read())
+            time.sleep(0.2)
+        with open(out) as fh:
+            self.enis: dict[str, str] = json.load(fh)
+        import boto3  # the VM runs the project's interpreter, which has the test dependencies
+
+        self.client = boto3.client(
+            "ec2", region_name=REGION, endpoint_url=f"http://127.0.0.1:{EC2_PORT}", aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+    def addresses(self, eni: str) -> set[str]:
+        found = self.client.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["PrivateIpAddresses"]
+        return {a["PrivateIpAddress"] for a in found if not a.get("Primary")}
+
+    def switch(self, name: str, value: str | None) -> None:
+        path = os.path.join(EC2_CONTROL, name)
+        if value is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            with open(path, "w") as fh:
+                fh.write(value)
+
+    def calls(self, action: str) -> int:
+        path = os.path.join(EC2_CONTROL, "calls.log")
+        if not os.path.exists(path):
+            return 0
+        with open(path) as fh:
+            return sum(1 for line in fh if line.startswith(action + " "))
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Node:
+    """A node namespace: dummy ENIs with MACs, its own IMDS on its loopback, a veth to the EC2 stand-in."""
+
+    count = 0
+
+    def __init__(self, name: str, interfaces: list[dict], enis: dict[int, str] | None = None) -> None:
+        Node.count += 1
+        self.name, self.interfaces, self.enis = name, interfaces, enis or {}
+        self.port = 18000 + Node.count
+        self.link = Node.count
+        self.imds: subprocess.Popen | None = None
+        self.macs = {f"02:00:00:00:{self.link % 256:02x}:{i + 1:02x}": iface for i, iface in enumerate(interfaces)}
+
+    def start(self, script: str) -> dict:
+        """Create the ENIs under kernel names, start IMDS, then let the real boot step name them."""
+        sh("ip", "netns", "add", self.name)
+        sh("ip", "-n", self.name, "link", "set", "lo", "up")
+        for mac, iface in self.macs.items():
+            sh("ip", "-n", self.name, "link", "add", iface["kernel"], "type", "dummy")
+            sh("ip", "-n", self.name, "link", "set", iface["kernel"], "address", mac)
+        if self.enis:
+            root, peer = f"ec2v{self.link}", "ec2"
+            sh("ip", "link", "add", root, "type", "veth", "peer", "name", peer, "netns", self.name)
+            sh("ip", "addr", "add", f"10.250.{self.link}.1/30", "dev", root)
+            sh("ip", "link", "set", root, "up")
+            sh("ip", "-n", self.name, "addr", "add", f"10.250.{self.link}.2/30", "dev", peer)
+            sh("ip", "-n", self.name, "link", "set", peer, "up")
+        self.start_imds()
+        conf = f"/run/eks-multus-{self.name}.conf"
+        with open(conf, "w") as fh:
+            fh.write("".join(f"{i['deviceIndex']} {i['altname']}\n" for i in self.interfaces))
+        env = dict(
+            os.environ,
+            EKS_MULTUS_INTERFACES_CONF=conf,
+            EKS_MULTUS_IMDS_ENDPOINT=f"http://127.0.0.1:{self.port}",
+            EKS_MULTUS_WAIT_SECONDS="20",
+        )
+        done = sh("ip", "netns", "exec", self.name, "bash", script, check=False, env=env)
+        boot: dict = {"rc": done.returncode, "log": done.stderr}
+        resolved = {}
+        for iface in self.interfaces:
+            link = sh("ip", "-n", self.name, "-o", "link", "show", "dev", iface["altname"], check=False)
+            resolved[iface["altname"]] = link.stdout.split(": ")[1].split("@")[0] if link.returncode == 0 else None
+        boot["resolved"] = resolved
+        boot["up"] = all(
+            "UP" in sh("ip", "-n", self.name, "-o", "link", "show", "dev", i["kernel"]).stdout.split("<")[1].split(">")[0]
+            for i in self.interfaces
+        )
+        return boot
+
+    def start_imds(self) -> None:
+        macs = {}
+        for mac, iface in self.macs.items():
+            macs[mac] = {"device-number": str(iface["deviceIndex"])}
+            if iface["deviceIndex"] in self.enis:
+                macs[mac]["interface-id"] = self.enis[iface["deviceIndex"]]
+        self.imds = subprocess.Popen(
+            ["ip", "netns", "exec", self.name, sys.executable, os.path.abspath(__file__), "imds", str(self.port), json.dumps(macs)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if self.imds.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"IMDS stand-in for {self.name} did not start")
+
+    def stop_imds(self) -> None:
+        if self.imds:
+            self.imds.terminate()
+            self.imds.wait(timeout=10)
+            self.imds = None
+
+    def env(self) -> dict[str, str]:
+        """What the runtime passes to plugins on this node; the AWS settings reach only the ENI-IP plugin's CLI."""
+        return {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/tmp",
+            "EKS_MULTUS_IMDS_ENDPOINT": f"http://127.0.0.1:{self.port}",
+            "EKS_MULTUS_AWS_CLI": AWS_CLI,
+            "AWS_ENDPOINT_URL_EC2": f"http://10.250.{self.link}.1:{EC2_PORT}",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def close(self) -> None:
+        self.stop_imds()
+        sh("ip", "link", "del", f"ec2v{self.link}", check=False)
+        sh("ip", "netns", "del", self.name, check=False)
+
+
+def _exec(node: Node, command: str, conf: dict, container: str, netns: str, ifname: str, plugin_dirs: str) -> subprocess.CompletedProcess:
     env = {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        **node.env(),
         "CNI_COMMAND": command,
         "CNI_CONTAINERID": container,
         "CNI_NETNS": f"/run/netns/{netns}",
         "CNI_IFNAME": ifname,
-        "CNI_PATH": CNI_PATH,
+        "CNI_PATH": plugin_dirs,
     }
-    return sh("ip", "netns", "exec", node, f"{CNI_PATH}/{conf['type']}", input=json.dumps(conf), env=env, check=False)
+    binary = next((os.path.join(d, conf["type"]) for d in plugin_dirs.split(":") if os.path.exists(os.path.join(d, conf["type"]))), None)
+    if binary is None:
+        return subprocess.CompletedProcess([conf["type"]], 1, "", f"plugin {conf['type']} not in {plugin_dirs}")
+    return sh("ip", "netns", "exec", node.name, binary, input=json.dumps(conf), env=env, check=False)
 
 
-def setup_node(node: str, interfaces: list[dict], script: str, port: int) -> dict:
-    """Create the node's ENIs under kernel names, then let the real boot step name them."""
-    sh("ip", "netns", "add", node)
-    sh("ip", "-n", node, "link", "set", "lo", "up")
-    macs = {}
-    for i, iface in enumerate(interfaces):
-        mac = f"02:00:00:00:{port % 256:02x}:{i + 1:02x}"
-        sh("ip", "-n", node, "link", "add", iface["kernel"], "type", "dummy")
-        sh("ip", "-n", node, "link", "set", iface["kernel"], "address", mac)
-        macs[mac] = iface["deviceIndex"]
-    conf = f"/run/eks-multus-{node}.conf"
-    with open(conf, "w") as fh:
-        fh.write("".join(f"{i['deviceIndex']} {i['altname']}\n" for i in interfaces))
-    # The boot step runs in the node namespace; IMDS answers on that namespace's loopback.
-    done = sh("ip", "netns", "exec", node, sys.executable, os.path.abspath(__file__), "boot", str(port), json.dumps(macs), conf, script)
-    boot = json.loads(done.stdout.strip().splitlines()[-1])
-    resolved = {}
-    for iface in interfaces:
-        link = sh("ip", "-n", node, "-o", "link", "show", "dev", iface["altname"], check=False)
-        resolved[iface["altname"]] = link.stdout.split(": ")[1].split("@")[0] if link.returncode == 0 else None
-    boot["resolved"] = resolved
-    boot["up"] = all(
-        "UP" in sh("ip", "-n", node, "-o", "link", "show", "dev", i["kernel"]).stdout.split("<")[1].split(">")[0] for i in interfaces
-    )
-    return boot
+def cni(node: Node, command: str, conf: dict, container: str, netns: str, ifname: str, cached: dict | None = None):
+    """One CNI operation as libcni runs it: ADD/CHECK in list order, DEL in reverse.
+
+    ADD hands each plugin the previous result; CHECK and DEL (from 0.4.0) hand
+    every plugin the cached result of the ADD. Returns the final process and
+    each plugin's ADD output.
+    """
+    plugin_dirs = f"{CNI_PATH}:{ASSETS}"
+    version = conf["cniVersion"]
+    plugins = conf.get("plugins", [conf])
+    order = list(reversed(plugins)) if command == "DEL" else plugins
+    prev = cached if command in ("CHECK", "DEL") and version in CHECK_VERSIONS else None
+    outputs: list[dict] = []
+    done = subprocess.CompletedProcess([], 0, "", "")
+    for plugin in order:
+        entry = dict(plugin, cniVersion=version, name=conf["name"])  # what libcni injects into each plugin
+        if prev is not None:
+            entry["prevResult"] = prev
+        done = _exec(node, command, entry, container, netns, ifname, plugin_dirs)
+        if done.returncode != 0:
+            return done, outputs
+        if command == "ADD":
+            prev = json.loads(done.stdout)
+            outputs.append(prev)
+    if command == "ADD":
+        done = subprocess.CompletedProcess(done.args, 0, json.dumps(prev), done.stderr)
+    return done, outputs
 
 
-def run_network(job: dict, index: int, script: str) -> dict:
-    node, pods = f"node{index}", (f"pod{index}a", f"pod{index}b")
+def run_network(job: dict, index: int, script: str, ec2: Ec2 | None) -> dict:
+    pods = (f"pod{index}a", f"pod{index}b")
     conf = job["conf"]
-    entry = {"stack": job["stack"], "network": job["network"], "plugin": conf["type"], "substituted": job.get("substituted", "")}
+    plugins = conf.get("plugins", [conf])
+    chained = [p["type"] for p in plugins]
+    enis = {i["deviceIndex"]: ec2.enis[f"node{index}/{i['deviceIndex']}"] for i in job["interfaces"]} if ec2 and ENI_IP in chained else None
+    node = Node(f"node{index}", job["interfaces"], enis)
+    entry = {
+        "stack": job["stack"],
+        "network": job["network"],
+        "plugin": plugins[0]["type"],
+        "chain": chained,
+        "substituted": job.get("substituted", ""),
+    }
+    first = plugins[0]
     started = time.monotonic()
+    nodes = [node]
     try:
-        entry["boot"] = setup_node(node, job["interfaces"], script, 18000 + index)
+        entry["boot"] = node.start(script)
         for pod in pods:
             sh("ip", "netns", "add", pod)
         results = []
         # A static address exists once per node, so static networks take one pod.
-        single = conf["type"] != "ipvlan" or (conf.get("ipam") or {}).get("type") == "static"
+        single = first["type"] != "ipvlan" or (first.get("ipam") or {}).get("type") == "static"
         for pod in pods[:1] if single else pods:
-            done = plugin(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
+            done, outputs = cni(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
             if done.returncode != 0:
                 raise RuntimeError(f"ADD {pod}: {done.stdout.strip()} {done.stderr.strip()}")
             result = json.loads(done.stdout)
@@ -132,11 +297,12 @@ def run_network(job: dict, index: int, script: str) -> dict:
                     "gateway": ips[0].get("gateway") if ips else None,
                     "ip": shown,
                     "raw": result,
+                    "outputs": outputs,
                 }
             )
-        entry["pods"] = [{k: v for k, v in r.items() if k != "raw"} for r in results]
-        if conf["type"] == "ipvlan":
-            mode = conf.get("mode", "l2")
+        entry["pods"] = [{k: v for k, v in r.items() if k not in ("raw", "outputs")} for r in results]
+        if first["type"] == "ipvlan":
+            mode = first.get("mode", "l2")
             entry["modeShown"] = all(f"ipvlan  mode {mode}" in r["ip"] for r in results)
             if len(results) > 1:
                 target = results[1]["address"].split("/")[0]
@@ -144,37 +310,146 @@ def run_network(job: dict, index: int, script: str) -> dict:
                 entry["ping"] = ping.returncode == 0
         else:
             entry["movedIn"] = "net1" in sh("ip", "-n", pods[0], "-o", "link").stdout
-            entry["goneFromNode"] = job["device"] not in sh("ip", "-n", node, "-o", "link").stdout
+            entry["goneFromNode"] = job["device"] not in sh("ip", "-n", node.name, "-o", "link").stdout
+        eni = _master_eni(job, enis)
+        if eni:
+            on_eni = ec2.addresses(eni)
+            entry["eniIp"] = {
+                "eni": eni,
+                "assignedAfterAdd": sorted(on_eni),
+                "assigned": all(_ip(r) in on_eni for r in results),
+                "passedThrough": all(r["outputs"][-1] == r["outputs"][0] for r in results),
+            }
         if conf["cniVersion"] in CHECK_VERSIONS:
-            check_conf = dict(conf, prevResult=results[0]["raw"])
-            entry["check"] = plugin(node, "CHECK", check_conf, f"ctr-{pods[0]}", pods[0], "net1").returncode == 0
+            entry["check"] = cni(node, "CHECK", conf, f"ctr-{pods[0]}", pods[0], "net1", cached=results[0]["raw"])[0].returncode == 0
         for r in results:
-            done = plugin(node, "DEL", conf, f"ctr-{r['pod']}", r["pod"], "net1")
+            done, _ = cni(node, "DEL", conf, f"ctr-{r['pod']}", r["pod"], "net1", cached=r["raw"])
             if done.returncode != 0:
                 raise RuntimeError(f"DEL {r['pod']}: {done.stdout.strip()} {done.stderr.strip()}")
-        entry["released"] = _released(conf, results)
-        if conf["type"] == "host-device":
-            entry["movedBack"] = job["device"] in sh("ip", "-n", node, "-o", "link").stdout
-        entry["secondDel"] = plugin(node, "DEL", conf, f"ctr-{pods[0]}", pods[0], "net1").returncode == 0
+        entry["released"] = _released(first, conf["name"], results)
+        if eni:
+            left = ec2.addresses(eni)
+            entry["eniIp"]["releasedFromEni"] = not any(_ip(r) in left for r in results)
+            entry["eniIp"]["stateCleared"] = not _state_files()
+        if first["type"] == "host-device":
+            entry["movedBack"] = job["device"] in sh("ip", "-n", node.name, "-o", "link").stdout
+        entry["secondDel"] = cni(node, "DEL", conf, f"ctr-{pods[0]}", pods[0], "net1", cached=results[0]["raw"])[0].returncode == 0
+        if eni and job.get("scenarios"):
+            entry["eniIp"]["scenarios"] = eni_scenarios(job, index, node, eni, ec2, script, nodes)
         entry["ok"] = _ok(entry)
     except Exception as exc:
         entry["ok"] = False
         entry["error"] = str(exc)
     finally:
-        for ns in (*pods, node):
+        for ns in (*pods, f"pod{index}c"):
             sh("ip", "netns", "del", ns, check=False)
+        for n in nodes:
+            n.close()
         entry["seconds"] = round(time.monotonic() - started, 2)
     return entry
 
 
-def _released(conf: dict, results: list[dict]) -> bool:
-    ipam = conf.get("ipam") or {}
+def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script: str, nodes: list[Node]) -> dict:
+    """Move between nodes, EC2 refusing, throttling, IMDS down: what is left on the ENIs each time."""
+    conf = job["conf"]
+    out: dict = {}
+    pod, other = f"pod{index}a", f"pod{index}c"
+    sh("ip", "netns", "add", other)
+
+    # Move: the pod's address comes up on node B (host-local there has its own
+    # store and, here, a range of just that address), as when a pod with a
+    # fixed address is rescheduled before its old sandbox is torn down.
+    enis_b = {i["deviceIndex"]: ec2.enis[f"node{index}b/{i['deviceIndex']}"] for i in job["interfaces"]}
+    node_b = Node(f"node{index}b", job["interfaces"], enis_b)
+    nodes.append(node_b)
+    node_b.start(script)
+    eni_b = _master_eni(job, enis_b)
+    done_a, _ = cni(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
+    conf_b = json.loads(json.dumps(conf))
+    conf_b["plugins"][0]["ipam"].update(rangeStart=_first_ip(done_a), rangeEnd=_first_ip(done_a), dataDir=f"/var/lib/cni/node{index}b")
+    move = {"onNodeAAfterAdd": _first_ip(done_a) in ec2.addresses(eni)}
+    done_b, _ = cni(node_b, "ADD", conf_b, f"ctr-{other}", other, "net1")
+    addr_a, addr_b = _first_ip(done_a), _first_ip(done_b)
+    move.update(address=addr_a, sameAddress=addr_a == addr_b and addr_a is not None)
+    move["onNodeBOnly"] = addr_b in ec2.addresses(eni_b) and addr_b not in ec2.addresses(eni)
+    cni(node, "DEL", conf, f"ctr-{pod}", pod, "net1", cached=json.loads(done_a.stdout))
+    move["keptOnNodeBAfterDelOnA"] = addr_b in ec2.addresses(eni_b)
+    cni(node_b, "DEL", conf_b, f"ctr-{other}", other, "net1", cached=json.loads(done_b.stdout))
+    move["releasedAfterDelOnB"] = addr_b not in ec2.addresses(eni_b)
+    out["move"] = move
+
+    def failing_add(label: str, add_conf: dict) -> dict:
+        done, _ = cni(node, "ADD", add_conf, f"ctr-{pod}", pod, "net1")
+        error = json.loads(done.stdout) if done.stdout.strip() else {}
+        cni(node, "DEL", add_conf, f"ctr-{pod}", pod, "net1")  # the runtime's cleanup after a failed ADD
+        return {
+            "failed": done.returncode != 0,
+            "code": error.get("code"),
+            "msg": error.get("msg"),
+            "nothingOnEni": not ec2.addresses(eni),
+            "noState": not _state_files(),
+            "linkGone": sh("ip", "-n", pod, "link", "show", "dev", "net1", check=False).returncode != 0,
+        }
+
+    ec2.switch("deny", "")
+    out["ec2Refused"] = failing_add("ec2Refused", conf)
+    ec2.switch("deny", None)
+
+    before = ec2.calls("AssignPrivateIpAddresses")
+    ec2.switch("throttle", "2")
+    done, _ = cni(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
+    out["throttledThenOk"] = {
+        "ok": done.returncode == 0,
+        "assignAttempts": ec2.calls("AssignPrivateIpAddresses") - before,
+        "assigned": done.returncode == 0 and _first_ip(done) in ec2.addresses(eni),
+    }
+    if done.returncode == 0:
+        cni(node, "DEL", conf, f"ctr-{pod}", pod, "net1", cached=json.loads(done.stdout))
+
+    exhausted = json.loads(json.dumps(conf))
+    exhausted["plugins"][-1]["maxAttempts"] = 2
+    before = ec2.calls("AssignPrivateIpAddresses")
+    ec2.switch("throttle", "100")
+    out["throttleExhausted"] = failing_add("throttleExhausted", exhausted)
+    out["throttleExhausted"]["assignAttempts"] = ec2.calls("AssignPrivateIpAddresses") - before
+    ec2.switch("throttle", None)
+
+    node.stop_imds()
+    out["imdsDown"] = failing_add("imdsDown", conf)
+    node.start_imds()
+    return out
+
+
+def _ip(result: dict) -> str:
+    return result["address"].split("/")[0]
+
+
+def _first_ip(done: subprocess.CompletedProcess) -> str | None:
+    if done.returncode != 0:
+        return None
+    ips = json.loads(done.stdout).get("ips", [])
+    return ips[0]["address"].split("/")[0] if ips else None
+
+
+def _master_eni(job: dict, enis: dict[int, str] | None) -> str | None:
+    if not enis:
+        return None
+    master = job["conf"]["plugins"][0]["master"]
+    index = next(i["deviceIndex"] for i in job["interfaces"] if master in (i["altname"], i["kernel"]))
+    return enis[index]
+
+
+def _state_files() -> list[str]:
+    folder = "/var/lib/cni/eks-multus-eni-ip"
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def _released(first: dict, name: str, results: list[dict]) -> bool:
+    ipam = first.get("ipam") or {}
     if ipam.get("type") != "host-local":
         return True
-    folder = os.path.join(ipam.get("dataDir", "/var/lib/cni/networks"), conf["name"])
-    left = [
-        r["address"].split("/")[0] for r in results if r["address"] and os.path.exists(os.path.join(folder, r["address"].split("/")[0]))
-    ]
+    folder = os.path.join(ipam.get("dataDir", "/var/lib/cni/networks"), name)
+    left = [_ip(r) for r in results if r["address"] and os.path.exists(os.path.join(folder, _ip(r)))]
     return not left
 
 
@@ -186,34 +461,63 @@ def _ok(entry: dict) -> bool:
         keys.append("ping")
     if "check" in entry:
         keys.append("check")
-    return boot.get("rc") == 0 and boot.get("up") and all(boot.get("resolved", {}).values()) and all(entry.get(k) for k in keys)
+    eni_ok = True
+    if ENI_IP in entry["chain"]:
+        e = entry.get("eniIp", {})
+        eni_ok = all(e.get(k) for k in ("assigned", "passedThrough", "releasedFromEni", "stateCleared"))
+    return boot.get("rc") == 0 and boot.get("up") and all(boot.get("resolved", {}).values()) and all(entry.get(k) for k in keys) and eni_ok
 
 
-def boot_step(port: int, macs: dict[str, int], conf: str, script: str) -> dict:
-    """Run the node boot script against an IMDS stand-in on this namespace's loopback."""
+def ec2_groups(jobs: list[dict]) -> list[dict]:
+    """ENIs for every node of every chained job (and node B of the scenario job), tagged like the launch template's."""
+    groups = []
+    for index, job in enumerate(jobs):
+        plugins = job["conf"].get("plugins", [])
+        if ENI_IP not in [p["type"] for p in plugins]:
+            continue
+        tags = {"node.k8s.amazonaws.com/no_manage": "true", f"kubernetes.io/cluster/{job['cluster']}": "owned"}
+        nodes = [f"node{index}", f"node{index}b"] if job.get("scenarios") else [f"node{index}"]
+        slots = [
+            {"key": f"{n}/{i['deviceIndex']}", "cidr": i["cidr"], "tags": tags} for n in nodes for i in job["interfaces"] if i.get("cidr")
+        ]
+        groups.append({"slots": slots})
+    return groups
+
+
+def serve_imds(port: int, macs: dict) -> None:
     server = imds_server(port, macs)
-    env = dict(
-        os.environ, EKS_MULTUS_INTERFACES_CONF=conf, EKS_MULTUS_IMDS_ENDPOINT=f"http://127.0.0.1:{port}", EKS_MULTUS_WAIT_SECONDS="20"
-    )
-    try:
-        done = subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=60)
-    finally:
-        server.shutdown()
-    return {"rc": done.returncode, "log": done.stderr}
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+ASSETS = ""
 
 
 def main() -> int:
-    if sys.argv[1] == "boot":
-        port, macs, conf, script = sys.argv[2:6]
-        print(json.dumps(boot_step(int(port), json.loads(macs), conf, script)))
+    global ASSETS
+    if sys.argv[1] == "imds":
+        serve_imds(int(sys.argv[2]), json.loads(sys.argv[3]))
         return 0
     job_path, report_path, script = sys.argv[1:4]
+    ASSETS = os.path.dirname(os.path.abspath(script))
     with open(job_path) as fh:
         jobs = json.load(fh)
     started = time.monotonic()
-    entries = [run_network(job, i, script) for i, job in enumerate(jobs)]
+    groups = ec2_groups(jobs)
+    ec2 = Ec2(groups) if groups else None
+    ec2_seconds = round(time.monotonic() - started, 2)
+    try:
+        entries = [run_network(job, i, script, ec2) for i, job in enumerate(jobs)]
+    finally:
+        if ec2:
+            ec2.close()
     with open(report_path, "w") as fh:
-        json.dump({"entries": entries, "seconds": round(time.monotonic() - started, 2)}, fh, indent=2, sort_keys=True)
+        json.dump(
+            {"entries": entries, "seconds": round(time.monotonic() - started, 2), "ec2StartSeconds": ec2_seconds},
+            fh,
+            indent=2,
+            sort_keys=True,
+        )
     return 0
 
 

@@ -1,0 +1,135 @@
+"""The eks-multus-eni-ip plugin on its own: CNI protocol answers, errors, Python 3.9, stdlib only.
+
+The EC2 paths run in the conformance harness (real ipvlan, moto); these need
+neither and run on any machine with `ip`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conformance.vm_runner import imds_server
+from tests.helpers import ROOT
+
+PLUGIN = ROOT / "components" / "core" / "assets" / "eks-multus-eni-ip"
+VERMIN = Path(sys.executable).parent / "vermin"
+PREV = {"cniVersion": "1.0.0", "interfaces": [{"name": "net1", "sandbox": "/run/netns/p"}], "ips": [{"address": "100.64.30.10/19"}]}
+
+
+def run(command: str, conf: dict | str | None, tmp_path: Path, **env: str) -> tuple[int, dict | None, str]:
+    base = {
+        "PATH": os.environ["PATH"],
+        "CNI_COMMAND": command,
+        "CNI_CONTAINERID": "ctr-1",
+        "CNI_IFNAME": "net1",
+        "CNI_NETNS": "/run/netns/p",
+        "EKS_MULTUS_AWS_CLI": str(tmp_path / "no-aws-cli"),  # any EC2 call would fail loudly
+        "EKS_MULTUS_IMDS_ENDPOINT": "http://127.0.0.1:9",
+    }
+    stdin = conf if isinstance(conf, str) else json.dumps(conf or {})
+    done = subprocess.run([str(PLUGIN)], input=stdin, capture_output=True, text=True, env={**base, **env}, timeout=60)
+    out = json.loads(done.stdout) if done.stdout.strip() else None
+    return done.returncode, out, done.stderr
+
+
+def conf(tmp_path: Path, **extra) -> dict:
+    return {"cniVersion": "1.0.0", "name": "net", "type": "eks-multus-eni-ip", "master": "lo", "dataDir": str(tmp_path / "state"), **extra}
+
+
+def test_version_lists_every_version_the_model_allows(tmp_path):
+    from components.core.model import CniVersion
+
+    rc, out, _ = run("VERSION", None, tmp_path)
+    assert rc == 0 and out["cniVersion"] == "1.1.0"
+    assert set(CniVersion.__args__) <= set(out["supportedVersions"])
+
+
+@pytest.mark.parametrize(
+    ("command", "stdin", "env", "code", "words"),
+    [
+        ("ADD", {"cniVersion": "1.0.0", "name": "n", "master": "lo"}, {}, 7, "chain this plugin after ipvlan"),
+        ("ADD", {"cniVersion": "0.2.0", "name": "n", "master": "lo", "prevResult": PREV}, {}, 1, "unsupported cniVersion"),
+        ("ADD", "{not json", {}, 6, "not JSON"),
+        ("ADD", {"cniVersion": "1.0.0", "name": "n", "prevResult": PREV}, {}, 7, "`master` is required"),
+        ("ADD", {"cniVersion": "1.0.0", "name": "n", "master": "lo", "prevResult": PREV}, {"CNI_CONTAINERID": ""}, 4, "CNI_CONTAINERID"),
+        ("ADD", {"cniVersion": "1.0.0", "name": "n", "master": "no-such-if", "prevResult": PREV}, {}, 7, "not found on this node"),
+        ("ADD", {"cniVersion": "1.0.0", "name": "n", "master": "lo", "prevResult": PREV}, {}, 100, "IMDSv2"),
+        ("CHECK", {"cniVersion": "1.0.0", "name": "n", "master": "lo"}, {}, 7, "prevResult"),
+        ("NOPE", {"cniVersion": "1.0.0", "name": "n"}, {}, 4, "unknown CNI_COMMAND"),
+    ],
+)
+def test_errors_are_cni_error_objects(tmp_path, command, stdin, env, code, words):
+    if isinstance(stdin, dict):
+        stdin = {**stdin, "dataDir": str(tmp_path / "state")}
+    rc, out, _ = run(command, stdin, tmp_path, **env)
+    assert rc == 1
+    assert out["code"] == code and words in out["msg"], out
+    assert set(out) == {"cniVersion", "code", "msg", "details"}
+    assert not (tmp_path / "state").exists() or not os.listdir(tmp_path / "state")
+
+
+def test_add_without_ipv4_passes_the_result_through_without_calling_ec2(tmp_path):
+    prev = {"cniVersion": "1.0.0", "ips": [{"address": "fd00::10/64"}]}
+    rc, out, _ = run("ADD", conf(tmp_path, prevResult=prev), tmp_path)
+    assert rc == 0 and out == prev
+
+
+def test_del_of_something_never_added_succeeds_without_calling_ec2(tmp_path):
+    rc, out, _ = run("DEL", conf(tmp_path), tmp_path)
+    assert rc == 0 and out is None
+
+
+@pytest.fixture
+def imds():
+    """IMDS stand-in that maps the loopback's MAC to an ENI."""
+    mac = Path("/sys/class/net/lo/address").read_text().strip()
+    server = imds_server(0, {mac: {"device-number": "1", "interface-id": "eni-0123456789abcdef0"}})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2")
+def test_a_failed_assign_leaves_no_state_and_says_so(tmp_path, imds):
+    rc, out, _ = run("ADD", conf(tmp_path, prevResult=PREV), tmp_path, EKS_MULTUS_IMDS_ENDPOINT=imds)
+    assert rc == 1 and out["code"] == 50 and "AWS CLI" in out["msg"]
+    assert os.listdir(tmp_path / "state") == []  # recorded before the call, removed after it failed
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2")
+def test_max_attempts_is_validated(tmp_path, imds):
+    rc, out, _ = run("ADD", conf(tmp_path, prevResult=PREV, maxAttempts=0), tmp_path, EKS_MULTUS_IMDS_ENDPOINT=imds)
+    assert rc == 1 and out["code"] == 7 and "maxAttempts" in out["msg"]
+
+
+def test_runs_on_python_3_9_by_static_analysis():
+    done = subprocess.run([str(VERMIN), "-t=3.9-", "--no-tips", "--violations", str(PLUGIN)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_version_checker_does_catch_newer_syntax(tmp_path):
+    newer = tmp_path / "newer.py"
+    newer.write_text("def f(x):\n    match x:\n        case 1:\n            return dict(a=1) | {'b': 2}\n")
+    done = subprocess.run([str(VERMIN), "-t=3.9-", "--no-tips", "--violations", str(newer)], capture_output=True, text=True)
+    assert done.returncode != 0 and "3.10" in done.stdout
+
+
+def test_imports_only_the_standard_library():
+    tree = ast.parse(PLUGIN.read_text())
+    modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert modules and modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
+
+
+def test_is_an_executable_for_the_system_python():
+    assert os.access(PLUGIN, os.X_OK)
+    assert PLUGIN.read_text().splitlines()[0] == "#!/usr/bin/python3"
