@@ -48,6 +48,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         cluster_name: str,
         endpoint: pulumi.Input[str],
         certificate_authority: pulumi.Input[str],
+        service_cidr: pulumi.Input[str],
         node_subnet_id: pulumi.Input[str],
         node_security_group_ids: list[pulumi.Input[str]],
         multus_subnet_ids: dict[str, pulumi.Input[str]],
@@ -74,10 +75,8 @@ class MultusNodeGroup(pulumi.ComponentResource):
             name=al2023_ami_parameter(cfg.cluster.kubernetes_version, group.instance_type),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        user_data = pulumi.Output.all(endpoint, certificate_authority).apply(
-            lambda args: base64.b64encode(
-                render_user_data(cfg, group, ClusterInfo(cluster_name, args[0], args[1], str(cfg.cluster.service_cidr))).encode()
-            ).decode()
+        user_data = pulumi.Output.all(endpoint, certificate_authority, service_cidr).apply(
+            lambda args: base64.b64encode(render_user_data(cfg, group, ClusterInfo(cluster_name, *args)).encode()).decode()
         )
         interfaces = [
             {

@@ -28,7 +28,7 @@ class MultusPlatform(pulumi.ComponentResource):
             cfg,
             vpc_id=self.vpc.vpc_id,
             private_subnet_ids=[self.vpc.private_subnet_ids[z] for z in zones],
-            public_subnet_ids=[self.vpc.public_subnet_ids[z] for z in zones],
+            public_subnet_ids=[self.vpc.public_subnet_ids[z] for z in zones if z in self.vpc.public_subnet_ids],
             opts=child,
         )
         self.node_groups = {
@@ -39,6 +39,7 @@ class MultusPlatform(pulumi.ComponentResource):
                 cluster_name=cfg.cluster_name,
                 endpoint=self.cluster.endpoint,
                 certificate_authority=self.cluster.certificate_authority,
+                service_cidr=self.cluster.service_cidr,
                 node_subnet_id=self.vpc.private_subnet_ids[group.availability_zone],
                 node_security_group_ids=[self.cluster.node_security_group_id],
                 multus_subnet_ids=self.vpc.multus_subnet_ids,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 import pulumi_aws as aws
 
@@ -30,11 +32,97 @@ class MultusVpc(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusVpc", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        cluster_tag = {f"kubernetes.io/cluster/{cfg.cluster_name}": "shared"}
 
         def tags(label: str, extra: dict[str, str] | None = None) -> dict[str, str]:
             return {**cfg.tags, "Name": f"{cfg.cluster_name}-{label}", **(extra or {})}
 
+        existing = cfg.vpc.existing
+        if existing is not None:
+            vpc_id: pulumi.Input[str] = existing.id
+            self.private_subnet_ids = dict(existing.private_subnet_ids)
+            self.public_subnet_ids = dict(existing.public_subnet_ids)
+        else:
+            vpc_id = self._create_vpc(name, cfg, tags, child)
+
+        if existing is not None and existing.secondary_cidr_associated:
+            after_secondary = child
+        else:
+            secondary = aws.ec2.VpcIpv4CidrBlockAssociation(
+                f"{name}-secondary-cidr", vpc_id=vpc_id, cidr_block=str(cfg.vpc.secondary_cidr), opts=child
+            )
+            after_secondary = pulumi.ResourceOptions(parent=self, depends_on=[secondary])
+        multus_rt = aws.ec2.RouteTable(f"{name}-multus", vpc_id=vpc_id, tags=tags("multus"), opts=child)
+        self.multus_subnet_ids = {}
+        subnet_by_cidr = {}
+        for s in cfg.multus_subnets:
+            subnet = aws.ec2.Subnet(
+                f"{name}-{s.name}",
+                vpc_id=vpc_id,
+                cidr_block=str(s.cidr),
+                availability_zone=s.availability_zone,
+                tags=tags(s.name, {MULTUS_SUBNET_TAG: s.name}),
+                opts=after_secondary,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-{s.name}", subnet_id=subnet.id, route_table_id=multus_rt.id, opts=child)
+            self.multus_subnet_ids[s.name] = subnet.id
+            subnet_by_cidr[s.cidr] = subnet
+
+        for net in cfg.networks:
+            if net.ipam is None:
+                continue
+            plan = ipam_plan(net.ipam)  # validation guarantees its subnet is a multus subnet
+            subnet = subnet_by_cidr[plan.subnet]
+            for i, block in enumerate(merge_ranges(list(plan.ranges))):
+                aws.ec2.SubnetCidrReservation(
+                    f"{name}-{net.namespace}-{net.name}-{i}",
+                    subnet_id=subnet.id,
+                    cidr_block=str(block),
+                    reservation_type="explicit",
+                    description=f"eks-multus {net.namespace}/{net.name} pod addresses",
+                    opts=child,
+                )
+
+        multus_cidrs = [str(s.cidr) for s in cfg.multus_subnets]
+        if cfg.multus_security_group.ingress is None:
+            ingress = [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": multus_cidrs, "description": "multus subnets"}]
+        else:
+            ingress = [
+                {
+                    "protocol": r.protocol,
+                    "from_port": r.from_port,
+                    "to_port": r.to_port,
+                    "cidr_blocks": [str(c) for c in r.cidr_blocks],
+                    "description": r.description,
+                }
+                for r in cfg.multus_security_group.ingress
+            ]
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-multus-eni",
+            vpc_id=vpc_id,
+            description="eks-multus: multus ENIs",
+            ingress=ingress,
+            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}],
+            tags=tags("multus-eni"),
+            opts=child,
+        )
+        self.vpc_id = pulumi.Output.from_input(vpc_id)
+        self.multus_security_group_id = sg.id
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "privateSubnetIds": self.private_subnet_ids,
+                "publicSubnetIds": self.public_subnet_ids,
+                "multusSubnetIds": self.multus_subnet_ids,
+                "multusSecurityGroupId": self.multus_security_group_id,
+            }
+        )
+
+    def _create_vpc(
+        self, name: str, cfg: StackConfig, tags: Callable[..., dict[str, str]], child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        """VPC, gateways, and per-AZ public and private subnets; sets the subnet id maps."""
+        assert cfg.vpc.cidr is not None  # validated
+        cluster_tag = {f"kubernetes.io/cluster/{cfg.cluster_name}": "shared"}
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=str(cfg.vpc.cidr),
@@ -93,73 +181,4 @@ class MultusVpc(pulumi.ComponentResource):
             routes = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_id}] if nat_id is not None else []
             rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=vpc.id, routes=routes, tags=tags(f"private-{zone}"), opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=subnet_id, route_table_id=rt.id, opts=child)
-
-        secondary = aws.ec2.VpcIpv4CidrBlockAssociation(
-            f"{name}-secondary-cidr", vpc_id=vpc.id, cidr_block=str(cfg.vpc.secondary_cidr), opts=child
-        )
-        multus_rt = aws.ec2.RouteTable(f"{name}-multus", vpc_id=vpc.id, tags=tags("multus"), opts=child)
-        after_secondary = pulumi.ResourceOptions(parent=self, depends_on=[secondary])
-        self.multus_subnet_ids = {}
-        subnet_by_cidr = {}
-        for s in cfg.multus_subnets:
-            subnet = aws.ec2.Subnet(
-                f"{name}-{s.name}",
-                vpc_id=vpc.id,
-                cidr_block=str(s.cidr),
-                availability_zone=s.availability_zone,
-                tags=tags(s.name, {MULTUS_SUBNET_TAG: s.name}),
-                opts=after_secondary,
-            )
-            aws.ec2.RouteTableAssociation(f"{name}-{s.name}", subnet_id=subnet.id, route_table_id=multus_rt.id, opts=child)
-            self.multus_subnet_ids[s.name] = subnet.id
-            subnet_by_cidr[s.cidr] = subnet
-
-        for net in cfg.networks:
-            if net.ipam is None:
-                continue
-            plan = ipam_plan(net.ipam)  # validation guarantees its subnet is a multus subnet
-            subnet = subnet_by_cidr[plan.subnet]
-            for i, block in enumerate(merge_ranges(list(plan.ranges))):
-                aws.ec2.SubnetCidrReservation(
-                    f"{name}-{net.namespace}-{net.name}-{i}",
-                    subnet_id=subnet.id,
-                    cidr_block=str(block),
-                    reservation_type="explicit",
-                    description=f"eks-multus {net.namespace}/{net.name} pod addresses",
-                    opts=child,
-                )
-
-        multus_cidrs = [str(s.cidr) for s in cfg.multus_subnets]
-        if cfg.multus_security_group.ingress is None:
-            ingress = [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": multus_cidrs, "description": "multus subnets"}]
-        else:
-            ingress = [
-                {
-                    "protocol": r.protocol,
-                    "from_port": r.from_port,
-                    "to_port": r.to_port,
-                    "cidr_blocks": [str(c) for c in r.cidr_blocks],
-                    "description": r.description,
-                }
-                for r in cfg.multus_security_group.ingress
-            ]
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-multus-eni",
-            vpc_id=vpc.id,
-            description="eks-multus: multus ENIs",
-            ingress=ingress,
-            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}],
-            tags=tags("multus-eni"),
-            opts=child,
-        )
-        self.vpc_id = vpc.id
-        self.multus_security_group_id = sg.id
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "privateSubnetIds": self.private_subnet_ids,
-                "publicSubnetIds": self.public_subnet_ids,
-                "multusSubnetIds": self.multus_subnet_ids,
-                "multusSecurityGroupId": self.multus_security_group_id,
-            }
-        )
+        return vpc.id

@@ -27,10 +27,17 @@ def vpc_router(subnet: IPv4Network) -> IPv4Address:
     return subnet.network_address + 1
 
 
-def secondary_cidr_problem(primary: IPv4Network, secondary: IPv4Network) -> str | None:
-    """Why AWS would refuse `secondary` as an extra block of a VPC whose first block is `primary`."""
+def secondary_cidr_problem(primary: IPv4Network | None, secondary: IPv4Network) -> str | None:
+    """Why AWS would refuse `secondary` as an extra block of a VPC whose first block is `primary`.
+
+    `primary` is None for an existing VPC, whose CIDR the config does not carry:
+    only the checks that do not depend on it run.
+    """
     if not 16 <= secondary.prefixlen <= 28:
         return f"prefix /{secondary.prefixlen} is outside what AWS accepts for a VPC block (/16 to /28)"
+    if primary is None:
+        blocked = next((b for b in NEVER_IN_VPC if secondary.overlaps(b)), None)
+        return f"lies in {blocked}, which AWS never accepts in a VPC" if blocked else None
     if secondary.overlaps(primary):
         return f"overlaps the VPC CIDR {primary}"
     for block in NEVER_IN_VPC:

@@ -29,6 +29,13 @@ class Model(BaseModel):
     )
 
 
+class ExistingCluster(Model):
+    """A running EKS cluster to add multus node groups and the Kubernetes layer to."""
+
+    kubeconfig: str
+    """Its kubeconfig, set as a secret (`pulumi config set --secret --path cluster.existing.kubeconfig`)."""
+
+
 class ClusterConfig(Model):
     name: str | None = None
     """EKS cluster name; defaults to `eks-multus-<stack>`."""
@@ -38,13 +45,28 @@ class ClusterConfig(Model):
     endpoint_public_access: bool = True
     endpoint_private_access: bool = True
     public_access_cidrs: tuple[IPv4Network, ...] = ()
+    existing: ExistingCluster | None = None
+
+
+class ExistingVpc(Model):
+    """A VPC to build the multus side in, instead of creating one."""
+
+    id: str
+    private_subnet_ids: dict[str, str] = Field(min_length=1)
+    """Availability zone -> subnet for the nodes' primary ENIs (and a new cluster's control plane)."""
+    public_subnet_ids: dict[str, str] = Field(default_factory=dict)
+    """Availability zone -> subnet for a new cluster's public load balancers (optional)."""
+    secondary_cidr_associated: bool = False
+    """The secondary CIDR is already associated with the VPC; do not associate it again."""
 
 
 class VpcConfig(Model):
-    cidr: IPv4Network
+    cidr: IPv4Network | None = None
+    """CIDR of the VPC to create; leave out with `existing`."""
     availability_zones: tuple[str, ...] = Field(min_length=1)
     nat_gateways: NatGateways = "single"
     secondary_cidr: IPv4Network = IPv4Network("100.64.0.0/19")
+    existing: ExistingVpc | None = None
 
 
 class MultusSubnet(Model):

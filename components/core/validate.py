@@ -13,9 +13,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network
 
+from pydantic.alias_generators import to_camel
+
 from .errors import ConfigIssue
 from .images import ECR_ACCOUNTS, check_image_reference
 from .ipplan import RFC1918, plan_vpc_subnets, ranges_overlap, secondary_cidr_problem
+from .kubeconfig import kubeconfig_server
 from .limits import instance_limits, known_instance_types
 from .model import (
     HostDeviceNetwork,
@@ -43,6 +46,8 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KERNEL_STYLE_NAME = re.compile(r"^(eth|ens|enp|eno|enx)\d")
 EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 VPC_CNI_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.\d+$")
 K8S_VERSION = re.compile(r"^1\.(\d+)$")
 LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -107,7 +112,7 @@ def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
             "use a /12 to /24 block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
         )
     for other, key in ((cfg.vpc.cidr, "vpc.cidr"), (cfg.vpc.secondary_cidr, "vpc.secondaryCidr")):
-        if svc.overlaps(other):
+        if other is not None and svc.overlaps(other):
             yield ConfigIssue(
                 "cluster.serviceCidr", f"{svc} overlaps {key} {other}", "pick a service range outside the VPC, e.g. 172.20.0.0/16"
             )
@@ -115,17 +120,19 @@ def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
 
 def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
     vpc = cfg.vpc
-    if not 16 <= vpc.cidr.prefixlen <= 28:
-        yield ConfigIssue(
-            "vpc.cidr",
-            f"/{vpc.cidr.prefixlen} is outside what AWS accepts for a VPC (/16 to /28)",
-            "use a /16 to /28 block, e.g. 10.20.0.0/16",
-        )
-    else:
-        try:
-            plan_vpc_subnets(vpc.cidr, vpc.availability_zones)
-        except ValueError as exc:
-            yield ConfigIssue("vpc.cidr", str(exc), "use a larger VPC CIDR or fewer availability zones")
+    yield from _existing(cfg)
+    if vpc.cidr is not None:
+        if not 16 <= vpc.cidr.prefixlen <= 28:
+            yield ConfigIssue(
+                "vpc.cidr",
+                f"/{vpc.cidr.prefixlen} is outside what AWS accepts for a VPC (/16 to /28)",
+                "use a /16 to /28 block, e.g. 10.20.0.0/16",
+            )
+        else:
+            try:
+                plan_vpc_subnets(vpc.cidr, vpc.availability_zones)
+            except ValueError as exc:
+                yield ConfigIssue("vpc.cidr", str(exc), "use a larger VPC CIDR or fewer availability zones")
     for i, az in enumerate(vpc.availability_zones):
         if not (az.startswith(cfg.region) and len(az) > len(cfg.region)):
             yield ConfigIssue(
@@ -137,6 +144,81 @@ def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
     problem = secondary_cidr_problem(vpc.cidr, vpc.secondary_cidr)
     if problem:
         yield ConfigIssue("vpc.secondaryCidr", f"{vpc.secondary_cidr} {problem}", "use a block in 100.64.0.0/10 such as 100.64.0.0/19")
+
+
+# Cluster keys that only mean something for a cluster eks-multus creates.
+CREATED_CLUSTER_KEYS = ("vpc_cni_version", "endpoint_public_access", "endpoint_private_access", "public_access_cidrs", "service_cidr")
+
+
+def _existing(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """Bring-your-own VPC and cluster: complete, and not mixed with keys for created ones."""
+    vpc, cluster = cfg.vpc, cfg.cluster
+    existing = vpc.existing
+    if existing is None and vpc.cidr is None:
+        yield ConfigIssue(
+            "vpc.cidr",
+            "is required unless vpc.existing names a VPC to use",
+            "set vpc.cidr (e.g. 10.20.0.0/16), or vpc.existing.id and vpc.existing.privateSubnetIds",
+        )
+    if existing is not None:
+        if vpc.cidr is not None:
+            yield ConfigIssue(
+                "vpc.existing", "conflicts with vpc.cidr: an existing VPC keeps its own CIDR", "remove vpc.cidr, or remove vpc.existing"
+            )
+        if "nat_gateways" in vpc.model_fields_set:
+            yield ConfigIssue("vpc.natGateways", "an existing VPC keeps its own NAT gateways and routes", "remove vpc.natGateways")
+        if not VPC_ID.match(existing.id):
+            yield ConfigIssue("vpc.existing.id", f"`{existing.id}` is not a VPC id", "use the id shown by AWS, e.g. vpc-0123456789abcdef0")
+        for key, subnets in (("privateSubnetIds", existing.private_subnet_ids), ("publicSubnetIds", existing.public_subnet_ids)):
+            for az, subnet in subnets.items():
+                if az not in vpc.availability_zones:
+                    yield ConfigIssue(
+                        f"vpc.existing.{key}.{az}",
+                        f"`{az}` is not in vpc.availabilityZones",
+                        f"add it to vpc.availabilityZones or use one of: {', '.join(vpc.availability_zones)}",
+                    )
+                if not SUBNET_ID.match(subnet):
+                    yield ConfigIssue(
+                        f"vpc.existing.{key}.{az}",
+                        f"`{subnet}` is not a subnet id",
+                        "use the id shown by AWS, e.g. subnet-0123456789abcdef0",
+                    )
+        missing = [az for az in vpc.availability_zones if az not in existing.private_subnet_ids]
+        if missing:
+            yield ConfigIssue(
+                "vpc.existing.privateSubnetIds",
+                f"has no subnet for {', '.join(missing)}, where node groups may run",
+                "map every zone of vpc.availabilityZones to a private subnet of the VPC",
+            )
+        ids = [*existing.private_subnet_ids.values(), *existing.public_subnet_ids.values()]
+        for subnet, n in Counter(ids).items():
+            if n > 1:
+                yield ConfigIssue(
+                    "vpc.existing", f"subnet `{subnet}` is listed {n} times", "give each zone its own private and public subnet"
+                )
+    if cluster.existing is not None:
+        if existing is None:
+            yield ConfigIssue(
+                "cluster.existing",
+                "an existing cluster already runs in a VPC, and eks-multus cannot move it to a new one",
+                "set vpc.existing to the cluster's VPC and its private subnets",
+            )
+        if cluster.name is None:
+            yield ConfigIssue("cluster.name", "is required with cluster.existing", "set it to the existing cluster's name")
+        for field in CREATED_CLUSTER_KEYS:
+            if field in cluster.model_fields_set:
+                key = to_camel(field)
+                yield ConfigIssue(
+                    f"cluster.{key}",
+                    "applies only to a cluster eks-multus creates; an existing cluster keeps (and reports) its own",
+                    f"remove cluster.{key}",
+                )
+        if kubeconfig_server(cluster.existing.kubeconfig) is None:
+            yield ConfigIssue(
+                "cluster.existing.kubeconfig",
+                "is not a kubeconfig with a cluster server",
+                "paste the output of `aws eks update-kubeconfig --dry-run --name <cluster>` (as a secret)",
+            )
 
 
 def _multus_subnets(cfg: StackConfig) -> Iterator[ConfigIssue]:
