@@ -126,6 +126,30 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"names": names, "zoneIds": [f"{self.region[:3]}-az{i}" for i in range(1, 5)], "id": self.region}
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:eks/getCluster:getCluster":
+            # An existing cluster (cluster.existing): what EKS reports about it.
+            name = a.get("name", "")
+            return {
+                "id": name,
+                "name": name,
+                "arn": f"arn:aws:eks:{self.region}:{ACCOUNT}:cluster/{name}",
+                "endpoint": f"https://{digest(name)[:16].upper()}.gr7.{self.region}.eks.amazonaws.com",
+                "certificateAuthorities": [{"data": "RVhJU1RJTkctQ0xVU1RFUi1DQQ=="}],
+                "kubernetesNetworkConfigs": [
+                    {"serviceIpv4Cidr": "10.100.0.0/16", "serviceIpv6Cidr": "", "ipFamily": "ipv4", "elasticLoadBalancings": []}
+                ],
+                "vpcConfig": {
+                    "clusterSecurityGroupId": f"sg-{digest(name + '/cluster')[:17]}",
+                    "securityGroupIds": [],
+                    "subnetIds": [],
+                    "vpcId": "",
+                    "endpointPrivateAccess": True,
+                    "endpointPublicAccess": True,
+                    "publicAccessCidrs": [],
+                },
+                "version": "1.33",
+                "status": "ACTIVE",
+            }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/plan", "userId": "PLAN", "id": ACCOUNT}
         return {}

@@ -275,6 +275,118 @@ CASES += [
 ]
 
 
+def _byo_vpc(**changes):
+    """dev with vpc.existing instead of vpc.cidr (then `changes` applied on vpc)."""
+
+    def mutate(flat):
+        vpc = flat["eks-multus:vpc"]
+        del vpc["cidr"], vpc["natGateways"]
+        vpc["existing"] = {"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}}
+        for key, value in changes.items():
+            if value is None:
+                vpc.pop(key, None)
+            else:
+                vpc[key] = value
+
+    return mutate
+
+
+def _byo_cluster(**cluster_changes):
+    kubeconfig = (
+        "clusters:\n  - cluster:\n      server: https://X.gr7.ap-northeast-2.eks.amazonaws.com\n      certificate-authority-data: QQ==\n"
+    )
+
+    def mutate(flat):
+        _byo_vpc()(flat)
+        cluster = flat.setdefault("eks-multus:cluster", {})
+        cluster.update({"name": "platform", "existing": {"kubeconfig": kubeconfig}}, **cluster_changes)
+        for key in [k for k, v in cluster.items() if v is None]:
+            del cluster[key]
+
+    return mutate
+
+
+CASES += [
+    ("vpc-neither-cidr-nor-existing", "dev", _del("vpc", ["cidr"]), "vpc.cidr", "required unless vpc.existing"),
+    (
+        "vpc-both-cidr-and-existing",
+        "dev",
+        _set("vpc", ["existing"], {"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}}),
+        "vpc.existing",
+        "conflicts with vpc.cidr",
+    ),
+    ("vpc-existing-with-nat", "dev", _byo_vpc(natGateways="single"), "vpc.natGateways", "keeps its own NAT"),
+    (
+        "vpc-existing-bad-id",
+        "dev",
+        _byo_vpc(existing={"id": "vpc-xyz", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}}),
+        "vpc.existing.id",
+        "not a VPC id",
+    ),
+    (
+        "vpc-existing-zone-without-subnet",
+        "prod",
+        _byo_vpc(existing={"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}}),
+        "vpc.existing.privateSubnetIds",
+        "no subnet for ap-northeast-2c",
+    ),
+    (
+        "vpc-existing-subnet-in-unused-zone",
+        "dev",
+        _byo_vpc(
+            existing={
+                "id": "vpc-0a1b2c3d4e5f60718",
+                "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223", "ap-northeast-2b": "subnet-0aaa1111bbbb22224"},
+            }
+        ),
+        "vpc.existing.privateSubnetIds.ap-northeast-2b",
+        "not in vpc.availabilityZones",
+    ),
+    (
+        "vpc-existing-bad-subnet-id",
+        "dev",
+        _byo_vpc(existing={"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "sn-1"}}),
+        "vpc.existing.privateSubnetIds.ap-northeast-2a",
+        "not a subnet id",
+    ),
+    (
+        "cluster-existing-needs-existing-vpc",
+        "dev",
+        _set("cluster", ["existing"], {"kubeconfig": "clusters: [{cluster: {server: 'https://x'}}]"}),
+        "cluster.existing",
+        "cannot move it to a new one",
+    ),
+    ("cluster-existing-needs-name", "dev", _byo_cluster(name=None), "cluster.name", "required with cluster.existing"),
+    (
+        "cluster-existing-with-cni-version",
+        "dev",
+        _byo_cluster(vpcCniVersion="v1.20.4-eksbuild.2"),
+        "cluster.vpcCniVersion",
+        "only to a cluster eks-multus creates",
+    ),
+    (
+        "cluster-existing-with-service-cidr",
+        "dev",
+        _byo_cluster(serviceCidr="172.20.0.0/16"),
+        "cluster.serviceCidr",
+        "keeps (and reports) its own",
+    ),
+    (
+        "cluster-existing-bad-kubeconfig",
+        "dev",
+        _byo_cluster(existing={"kubeconfig": "hello"}),
+        "cluster.existing.kubeconfig",
+        "not a kubeconfig",
+    ),
+]
+
+
+def test_existing_vpc_and_cluster_are_accepted_when_complete():
+    cfg = load("dev", _byo_cluster())
+    assert cfg.vpc.existing.id == "vpc-0a1b2c3d4e5f60718" and cfg.vpc.cidr is None
+    assert cfg.cluster_name == "platform"
+
+
 @pytest.mark.parametrize("stack,mutate,path,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule_refuses_with_key(stack, mutate, path, words):
     errors = errors_of(stack, mutate)
