@@ -19,6 +19,7 @@ _EXPORTS = {
     "SriovDevicePlugin": "components.sriov",
     "MultusPlatform": "components.platform",
     "load_stack_config": "components.config",
+    "validated": "components.config",
 }
 
 __all__ = sorted(_EXPORTS)

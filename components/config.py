@@ -8,6 +8,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from .core.errors import ConfigError
 from .core.loader import from_pulumi_values, load_config
 from .core.model import StackConfig
+from .core.validate import validate
 
 
 def load_stack_config() -> StackConfig:
@@ -21,3 +22,15 @@ def load_stack_config() -> StackConfig:
         return load_config(from_pulumi_values(values), pulumi.get_stack())
     except ConfigError as exc:
         raise pulumi.RunError(exc.render()) from None
+
+
+def validated(cfg: StackConfig) -> StackConfig:
+    """For library use: a model built in code gets the same rules as stack config.
+
+    Raises `pulumi.RunError` listing every finding (no traceback, nothing
+    registered yet), or returns `cfg` unchanged.
+    """
+    issues = validate(cfg)
+    if issues:
+        raise pulumi.RunError(ConfigError(issues).render())
+    return cfg

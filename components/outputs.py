@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from .core.model import StackConfig
+from .core.userdata import network_node_selector
 from .platform import MultusPlatform
 
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
@@ -26,7 +27,12 @@ def export_outputs(cfg: StackConfig, platform: MultusPlatform) -> None:
     pulumi.export(
         "networks",
         {
-            f"{n.namespace}/{n.name}": {"namespace": n.namespace, "name": n.name, "annotation": f"{n.namespace}/{n.name}"}
+            f"{n.namespace}/{n.name}": {
+                "namespace": n.namespace,
+                "name": n.name,
+                "annotation": f"{n.namespace}/{n.name}",
+                "nodeSelector": network_node_selector(cfg, n),
+            }
             for n in cfg.networks
         },
     )

@@ -73,14 +73,23 @@ def fake_kubeconfig(cluster_name: str) -> dict[str, Any]:
 class PlanMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for the cloud: ids, ARNs, eks.Cluster outputs, invokes."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", stack_references: dict[str, dict[str, Any]] | None = None) -> None:
         self.region = region
+        self.stack_references = stack_references or {}
+        """Outputs of other stacks, by `org/project/stack`, for programs that read them."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
         prefix = _ID_PREFIX.get(typ, typ.rsplit(":", 1)[-1].lower())
         rid = f"{prefix}-{digest(typ, name)}"
         out = dict(inputs)
+        if typ == "pulumi:pulumi:StackReference":
+            ref = inputs.get("name") or name
+            if ref not in self.stack_references:
+                raise ValueError(f"no outputs mocked for stack {ref}")
+            outputs = self.stack_references[ref]
+            secret = sorted(k for k in ("kubeconfig",) if k in outputs)
+            return ref, {"name": ref, "outputs": outputs, "secretOutputNames": secret}
         if typ == "eks:index:Cluster":
             cluster_name = inputs.get("name") or name
             kubeconfig = fake_kubeconfig(cluster_name)

@@ -46,3 +46,20 @@ def test_pure_core_never_imports_pulumi():
     for path in (ROOT / "components" / "core").glob("*.py"):
         text = path.read_text()
         assert not re.search(r"^\s*(import|from)\s+pulumi", text, re.M), path.name
+
+
+def test_examples_are_projects_of_their_own_on_the_shared_virtualenv():
+    for name, project in (("workload", "eks-multus-workload"), ("library", "eks-multus-library")):
+        doc = yaml.safe_load((ROOT / "examples" / name / "Pulumi.yaml").read_text())
+        assert doc["name"] == project and doc["runtime"]["name"] == "python"
+        assert (ROOT / "examples" / name / doc["runtime"]["options"]["virtualenv"] / "..").resolve() == ROOT.resolve() / ".venv" / ".."
+        for key, entry in (doc.get("config") or {}).items():
+            assert entry["type"] in TYPES and entry["description"], key
+        assert (ROOT / "examples" / name / "__main__.py").exists()
+
+
+def test_no_floating_image_tags_in_examples():
+    text = (ROOT / "examples" / "workload" / "Pulumi.yaml").read_text() + (ROOT / "examples" / "workload" / "__main__.py").read_text()
+    for image in re.findall(r"[a-z0-9./-]+/[a-z0-9.-]+:[A-Za-z0-9._-]+", text):
+        assert not image.endswith(":latest"), image
+        assert re.search(r":v?\d", image), image

@@ -14,7 +14,8 @@ from importlib import resources
 
 from .cni import ENI_IP_PLUGIN
 from .limits import instance_limits
-from .model import IpvlanNetwork, NodeGroup, StackConfig
+from .model import IpvlanNetwork, Network, NodeGroup, StackConfig
+from .topology import providers
 from .yamltext import dump_yaml
 
 BOUNDARY = "==EKS-MULTUS-BOUNDARY=="
@@ -61,6 +62,15 @@ def node_labels(group: NodeGroup) -> dict[str, str]:
         labels[f"subnet.{LABEL_PREFIX}/{name}"] = "true"
     labels.update(group.labels)
     return dict(sorted(labels.items()))
+
+
+def network_node_selector(cfg: StackConfig, net: Network) -> dict[str, str]:
+    """Labels a pod using `net` should select: nodes that carry the network's subnet (or any multus node)."""
+    name = net.master if isinstance(net, IpvlanNetwork) else net.device
+    subnets = sorted({a.subnet.name for a in providers(cfg, name)}) if name else []
+    if len(subnets) == 1:
+        return {f"subnet.{LABEL_PREFIX}/{subnets[0]}": "true"}
+    return {f"{LABEL_PREFIX}/multus": "true"}
 
 
 def interfaces_conf(cfg: StackConfig, group: NodeGroup) -> str:
