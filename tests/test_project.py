@@ -52,7 +52,7 @@ def test_examples_are_projects_of_their_own_on_the_shared_virtualenv():
     for name, project in (("workload", "eks-multus-workload"), ("library", "eks-multus-library")):
         doc = yaml.safe_load((ROOT / "examples" / name / "Pulumi.yaml").read_text())
         assert doc["name"] == project and doc["runtime"]["name"] == "python"
-        assert (ROOT / "examples" / name / doc["runtime"]["options"]["virtualenv"] / "..").resolve() == ROOT.resolve() / ".venv" / ".."
+        assert (ROOT / "examples" / name / doc["runtime"]["options"]["virtualenv"]).resolve() == (ROOT / ".venv").resolve()
         for key, entry in (doc.get("config") or {}).items():
             assert entry["type"] in TYPES and entry["description"], key
         assert (ROOT / "examples" / name / "__main__.py").exists()
