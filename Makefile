@@ -19,8 +19,9 @@ plan: $(STAMP)  ## offline plan of STACK (or CONFIG=path), into build/plan/<stac
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint -no-color
 
-test: $(STAMP) system-deps lint  ## the whole suite: pure, components, stacks, schemas, conformance
+test: $(STAMP) system-deps lint  ## the whole suite: pure, plugin, components, stacks, examples, conformance, project
 	$(PY) -m pytest
 
 conformance: $(STAMP) system-deps
