@@ -43,7 +43,7 @@ class MultusCluster(pulumi.ComponentResource):
         if c.existing is not None:
             self._use_existing(cfg)
         else:
-            self._create(name, cfg, vpc_id, private_subnet_ids, public_subnet_ids)
+            self._create(name, cfg, vpc_id, (private_subnet_ids, public_subnet_ids))
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -70,14 +70,9 @@ class MultusCluster(pulumi.ComponentResource):
         # EKS puts the control plane and managed nodes in the cluster security group; ours join it too.
         self.node_security_group_id = self.cluster_security_group_id
 
-    def _create(
-        self,
-        name: str,
-        cfg: StackConfig,
-        vpc_id: pulumi.Input[str],
-        private_subnet_ids: list[pulumi.Input[str]],
-        public_subnet_ids: list[pulumi.Input[str]],
-    ) -> None:
+    def _create(self, name: str, cfg: StackConfig, vpc_id: pulumi.Input[str], subnets: tuple[list, list]) -> None:
+        """The control plane in the given private (and optional public) subnets."""
+        private_subnet_ids, public_subnet_ids = subnets
         c = cfg.cluster
         cluster = eks.Cluster(
             f"{name}-eks",

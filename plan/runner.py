@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import json
 import runpy
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, _get_rpc_manager, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -56,10 +58,36 @@ def run_program(
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
         except pulumi.RunError as exc:
             raise ProgramError(str(exc)) from None
+        finally:
+            _drain_rpcs()
         return PlanResult(stack, list(monitor.registrations), _resolve_outputs())
 
     # A fresh context: the SDK keeps its settings and root stack in context variables.
     return contextvars.Context().run(run)
+
+
+def _drain_rpcs() -> None:
+    """Settle what a failed run left in the SDK's module-global RPC manager and output set.
+
+    When one Output fails, the SDK raises the first failure and leaves the other
+    RPCs and output tasks queued; the next program in this process would report
+    them as its own.
+    """
+    manager = _get_rpc_manager()
+
+    async def settle() -> None:
+        while manager.rpcs or SETTINGS.outputs:
+            while manager.rpcs:
+                with contextlib.suppress(Exception):
+                    await manager.rpcs.pop()
+            with SETTINGS.lock:
+                pending = list(SETTINGS.outputs)
+                SETTINGS.outputs.clear()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    _sync_await(settle())
+    manager.clear()
 
 
 def _resolve_outputs() -> dict[str, Any]:

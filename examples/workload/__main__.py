@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 config = pulumi.Config()
-platform = pulumi.StackReference(config.require("platformStack"))
+platform_stack = config.require("platformStack")
+platform = pulumi.StackReference(platform_stack)
 network = config.get("network") or "default/ipvlan-conf-1"
 image = config.get("image") or "nicolaka/netshoot:v0.13"
 
@@ -19,7 +20,7 @@ image = config.get("image") or "nicolaka/netshoot:v0.13"
 def _network(networks: dict) -> dict:
     if network not in networks:
         raise pulumi.RunError(
-            f"eks-multus-workload:network: `{network}` is not a network of {platform.name}; use one of: {', '.join(sorted(networks))}"
+            f"eks-multus-workload:network: `{network}` is not a network of {platform_stack}; use one of: {', '.join(sorted(networks))}"
         )
     return networks[network]
 
