@@ -441,7 +441,7 @@ def _master_eni(job: dict, enis: dict[int, str] | None) -> str | None:
 
 def _state_files() -> list[str]:
     folder = "/var/lib/cni/eks-multus-eni-ip"
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return sorted(f for f in os.listdir(folder) if f.endswith(".json")) if os.path.isdir(folder) else []
 
 
 def _released(first: dict, name: str, results: list[dict]) -> bool:

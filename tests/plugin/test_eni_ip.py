@@ -40,6 +40,11 @@ def run(command: str, conf: dict | str | None, tmp_path: Path, **env: str) -> tu
     return done.returncode, out, done.stderr
 
 
+def records(tmp_path: Path) -> list[str]:
+    folder = tmp_path / "state"
+    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
+
+
 def conf(tmp_path: Path, **extra) -> dict:
     return {"cniVersion": "1.0.0", "name": "net", "type": "eks-multus-eni-ip", "master": "lo", "dataDir": str(tmp_path / "state"), **extra}
 
@@ -73,7 +78,7 @@ def test_errors_are_cni_error_objects(tmp_path, command, stdin, env, code, words
     assert rc == 1
     assert out["code"] == code and words in out["msg"], out
     assert set(out) == {"cniVersion", "code", "msg", "details"}
-    assert not (tmp_path / "state").exists() or not os.listdir(tmp_path / "state")
+    assert not records(tmp_path)
 
 
 def test_add_without_ipv4_passes_the_result_through_without_calling_ec2(tmp_path):
@@ -101,7 +106,7 @@ def imds():
 def test_a_failed_assign_leaves_no_state_and_says_so(tmp_path, imds):
     rc, out, _ = run("ADD", conf(tmp_path, prevResult=PREV), tmp_path, EKS_MULTUS_IMDS_ENDPOINT=imds)
     assert rc == 1 and out["code"] == 50 and "AWS CLI" in out["msg"]
-    assert os.listdir(tmp_path / "state") == []  # recorded before the call, removed after it failed
+    assert records(tmp_path) == []  # recorded before the call, removed after it failed
 
 
 @pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2")
@@ -140,3 +145,40 @@ def test_imports_only_the_standard_library():
 def test_is_an_executable_for_the_system_python():
     assert os.access(PLUGIN, os.X_OK)
     assert PLUGIN.read_text().splitlines()[0] == "#!/usr/bin/python3"
+
+
+def test_aws_cli_runs_one_at_a_time_per_node(tmp_path):
+    """Each CLI process counts against the Multus pod's memory limit, so concurrent pods queue for it."""
+    log = tmp_path / "cli.log"
+    fake = tmp_path / "aws"
+    fake.write_text(f"#!/bin/sh\necho start $(date +%s.%N) >> {log}\nsleep 0.4\necho end $(date +%s.%N) >> {log}\necho '{{}}'\n")
+    fake.chmod(0o755)
+    state = tmp_path / "state"
+    state.mkdir()
+    procs = []
+    for i in range(3):
+        record = {
+            "containerID": f"ctr-{i}",
+            "ifname": "net1",
+            "eni": "eni-0123456789abcdef0",
+            "region": "eu-west-1",
+            "addresses": [f"100.64.0.{10 + i}"],
+        }
+        (state / f"ctr-{i}-net1.json").write_text(json.dumps(record))
+        env = {
+            "PATH": os.environ["PATH"],
+            "CNI_COMMAND": "DEL",
+            "CNI_CONTAINERID": f"ctr-{i}",
+            "CNI_IFNAME": "net1",
+            "EKS_MULTUS_AWS_CLI": str(fake),
+        }
+        procs.append(subprocess.Popen([str(PLUGIN)], stdin=subprocess.PIPE, env=env, text=True))
+    for p in procs:  # all three have their config before any finishes
+        p.stdin.write(json.dumps(conf(tmp_path)))
+        p.stdin.close()
+    for p in procs:
+        assert p.wait(timeout=30) == 0
+    events = [(float(t), kind) for kind, t in (line.split() for line in log.read_text().splitlines())]
+    events.sort()
+    assert [kind for _, kind in events] == ["start", "end"] * 3, events  # never two CLI processes at once
+    assert records(tmp_path) == []  # each DEL released and dropped its record
