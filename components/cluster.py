@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
@@ -9,6 +11,16 @@ import pulumi_kubernetes as k8s
 
 from .core.kubeconfig import endpoint_and_ca
 from .core.model import StackConfig
+
+CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+_POD_IDENTITY_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+        ],
+    }
+)
 
 
 class MultusCluster(pulumi.ComponentResource):
@@ -24,6 +36,10 @@ class MultusCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
     service_cidr: pulumi.Output[str]
+    nodes_need_cni_policy: bool
+    """Whether the VPC CNI takes its permissions from the node role."""
+    node_dependencies: list[pulumi.Resource]
+    """What must exist before nodes join (their aws-node pods pick up their identity at creation)."""
     node_security_group_id: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
     provider: k8s.Provider
@@ -40,6 +56,7 @@ class MultusCluster(pulumi.ComponentResource):
         super().__init__("eks-multus:index:MultusCluster", name, None, opts)
         c = cfg.cluster
         self.cluster_name = cfg.cluster_name
+        self.node_dependencies = []
         if c.existing is not None:
             self._use_existing(cfg)
         else:
@@ -63,6 +80,7 @@ class MultusCluster(pulumi.ComponentResource):
         assert cfg.cluster.existing is not None  # validated
         found = aws.eks.get_cluster_output(name=cfg.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
         self.kubeconfig = pulumi.Output.secret(cfg.cluster.existing.kubeconfig)
+        self.nodes_need_cni_policy = cfg.cluster.existing.vpc_cni_uses_node_role
         self.endpoint = found.endpoint
         self.certificate_authority = found.certificate_authorities.apply(lambda cas: cas[0].data)
         self.service_cidr = found.kubernetes_network_configs.apply(lambda nets: nets[0].service_ipv4_cidr)
@@ -98,3 +116,39 @@ class MultusCluster(pulumi.ComponentResource):
         self.service_cidr = pulumi.Output.from_input(str(c.service_cidr))
         self.node_security_group_id = cluster.node_security_group_id
         self.cluster_security_group_id = cluster.cluster_security_group_id
+        self._vpc_cni_identity(name, cfg, cluster)
+
+    def _vpc_cni_identity(self, name: str, cfg: StackConfig, cluster: eks.Cluster) -> None:
+        """The VPC CNI's own role through EKS Pod Identity, so the node role holds no ENI write access.
+
+        Without it the node role needs AmazonEKS_CNI_Policy, which allows assigning
+        addresses on every ENI in the account and makes the ENI-IP plugin's
+        tag-scoped grant moot.
+        """
+        after_cluster = pulumi.ResourceOptions(parent=self, depends_on=[cluster])
+        agent = aws.eks.Addon(
+            f"{name}-pod-identity-agent",
+            cluster_name=cfg.cluster_name,
+            addon_name="eks-pod-identity-agent",
+            addon_version=cfg.cluster.pod_identity_agent_version,
+            resolve_conflicts_on_create="OVERWRITE",
+            tags=dict(cfg.tags) or None,
+            opts=after_cluster,
+        )
+        role = aws.iam.Role(
+            f"{name}-vpc-cni", assume_role_policy=_POD_IDENTITY_TRUST, tags=dict(cfg.tags) or None, opts=pulumi.ResourceOptions(parent=self)
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-vpc-cni", role=role.name, policy_arn=CNI_POLICY, opts=pulumi.ResourceOptions(parent=self)
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-vpc-cni",
+            cluster_name=cfg.cluster_name,
+            namespace="kube-system",
+            service_account="aws-node",
+            role_arn=role.arn,
+            tags=dict(cfg.tags) or None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, agent, attachment]),
+        )
+        self.nodes_need_cni_policy = False
+        self.node_dependencies = [agent, association]

@@ -16,8 +16,8 @@ from .core.userdata import ClusterInfo, render_user_data, uses_eni_ip
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
 )
+CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 _EC2_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -53,13 +53,15 @@ class MultusNodeGroup(pulumi.ComponentResource):
         node_security_group_ids: list[pulumi.Input[str]],
         multus_subnet_ids: dict[str, pulumi.Input[str]],
         multus_security_group_id: pulumi.Input[str],
+        attach_cni_policy: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         full_name = f"{cluster_name}-{group.name}"
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_EC2_TRUST, tags=dict(cfg.tags) or None, opts=child)
-        for arn in NODE_POLICIES:
+        # The VPC CNI's permissions, only when it runs with the node's identity (an existing cluster's default).
+        for arn in (*NODE_POLICIES, CNI_POLICY) if attach_cni_policy else NODE_POLICIES:
             aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn, opts=child)
         if uses_eni_ip(cfg):
             aws.iam.RolePolicy(

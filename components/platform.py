@@ -44,7 +44,8 @@ class MultusPlatform(pulumi.ComponentResource):
                 node_security_group_ids=[self.cluster.node_security_group_id],
                 multus_subnet_ids=self.vpc.multus_subnet_ids,
                 multus_security_group_id=self.vpc.multus_security_group_id,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
+                attach_cni_policy=self.cluster.nodes_need_cni_policy,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.cluster.node_dependencies]),
             )
             for group in cfg.node_groups
         }

@@ -34,6 +34,9 @@ class ExistingCluster(Model):
 
     kubeconfig: str
     """Its kubeconfig, set as a secret (`pulumi config set --secret --path cluster.existing.kubeconfig`)."""
+    vpc_cni_uses_node_role: bool = True
+    """The cluster's VPC CNI takes its AWS permissions from the node role (EKS's default), so the
+    node groups keep AmazonEKS_CNI_Policy. Set false when aws-node has its own role (IRSA or Pod Identity)."""
 
 
 class ClusterConfig(Model):
@@ -42,6 +45,8 @@ class ClusterConfig(Model):
     kubernetes_version: str = "1.33"
     service_cidr: IPv4Network = IPv4Network("172.20.0.0/16")
     vpc_cni_version: str = "v1.20.4-eksbuild.2"
+    pod_identity_agent_version: str = "v1.3.9-eksbuild.3"
+    """EKS Pod Identity agent add-on; the VPC CNI gets its own role through it, not the node role."""
     endpoint_public_access: bool = True
     endpoint_private_access: bool = True
     public_access_cidrs: tuple[IPv4Network, ...] = ()

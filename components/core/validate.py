@@ -48,7 +48,7 @@ KERNEL_STYLE_NAME = re.compile(r"^(eth|ens|enp|eno|enx)\d")
 EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
-VPC_CNI_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.\d+$")
+ADDON_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.\d+$")
 K8S_VERSION = re.compile(r"^1\.(\d+)$")
 LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -91,7 +91,13 @@ def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
             f"{c.kubernetes_version} is older than the AL2023 node bootstrap supports",
             f'use "1.{MIN_KUBERNETES_MINOR}" or later',
         )
-    v = VPC_CNI_VERSION.match(c.vpc_cni_version)
+    if not ADDON_VERSION.match(c.pod_identity_agent_version):
+        yield ConfigIssue(
+            "cluster.podIdentityAgentVersion",
+            f"`{c.pod_identity_agent_version}` is not an EKS add-on version",
+            "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.3.9-eksbuild.3",
+        )
+    v = ADDON_VERSION.match(c.vpc_cni_version)
     if not v:
         yield ConfigIssue(
             "cluster.vpcCniVersion",
@@ -147,7 +153,14 @@ def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
 
 
 # Cluster keys that only mean something for a cluster eks-multus creates.
-CREATED_CLUSTER_KEYS = ("vpc_cni_version", "endpoint_public_access", "endpoint_private_access", "public_access_cidrs", "service_cidr")
+CREATED_CLUSTER_KEYS = (
+    "vpc_cni_version",
+    "pod_identity_agent_version",
+    "endpoint_public_access",
+    "endpoint_private_access",
+    "public_access_cidrs",
+    "service_cidr",
+)
 
 
 def _existing(cfg: StackConfig) -> Iterator[ConfigIssue]:

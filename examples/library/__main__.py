@@ -115,7 +115,8 @@ nodes = MultusNodeGroup(
     node_security_group_ids=[cluster.node_security_group_id],
     multus_subnet_ids=vpc.multus_subnet_ids,
     multus_security_group_id=vpc.multus_security_group_id,
-    opts=pulumi.ResourceOptions(depends_on=[cluster]),
+    attach_cni_policy=cluster.nodes_need_cni_policy,
+    opts=pulumi.ResourceOptions(depends_on=[cluster, *cluster.node_dependencies]),
 )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
 multus = Multus("lib-multus", cfg, opts=on_cluster)

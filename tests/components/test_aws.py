@@ -141,18 +141,37 @@ def test_asg_per_zone_with_refresh_and_ownership_tag():
 
 def test_node_role_policies_and_one_access_entry_per_group():
     prod = planned("prod")
+    node_roles = [r for r in of_type(prod, "aws:iam/role:Role") if "MultusNodeGroup" in r.parent]
     attachments = of_type(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert {a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments} == {
-        "AmazonEKSWorkerNodePolicy",
-        "AmazonEC2ContainerRegistryReadOnly",
-        "AmazonEKS_CNI_Policy",
-    }
+    node_policies = {a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments if "MultusNodeGroup" in a.parent}
+    # No AmazonEKS_CNI_Policy: the VPC CNI has its own role, so the only ENI write access is the tag-scoped eni-ip grant.
+    assert node_policies == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"}
     entries = of_type(prod, "aws:eks/accessEntry:AccessEntry")
-    roles = of_type(prod, "aws:iam/role:Role")
-    assert len(entries) == len(roles) == 2
+    assert len(entries) == len(node_roles) == 2
     assert {e.inputs["type"] for e in entries} == {"EC2_LINUX"}
-    assert {e.inputs["principalArn"] for e in entries} == {f"arn:aws:iam::123456789012:role/{r.name}" for r in roles}
+    assert {e.inputs["principalArn"] for e in entries} == {f"arn:aws:iam::123456789012:role/{r.name}" for r in node_roles}
     assert {e.inputs["clusterName"] for e in entries} == {"eks-multus-prod"}
+
+
+def test_vpc_cni_gets_its_own_role_through_pod_identity_before_nodes_join():
+    prod = planned("prod")
+    urns = by_urn(prod)
+    role = one(prod, "aws:iam/role:Role", "eks-multus-cluster-vpc-cni")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"} and sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    policy = one(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "eks-multus-cluster-vpc-cni")
+    assert policy.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" and role.urn in policy.dependencies
+    agent = one(prod, "aws:eks/addon:Addon", "eks-multus-cluster-pod-identity-agent")
+    assert (agent.inputs["addonName"], agent.inputs["addonVersion"]) == ("eks-pod-identity-agent", "v1.3.9-eksbuild.3")
+    association = one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "eks-multus-cluster-vpc-cni")
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("kube-system", "aws-node")
+    assert association.inputs["clusterName"] == "eks-multus-prod"
+    assert agent.urn in association.dependencies and policy.urn in association.dependencies
+    # aws-node pods get their identity when they are created, i.e. when a node joins: nodes wait for it.
+    for group in ("multus-a", "multus-c"):
+        component = next(r for r in prod.registrations if r.type == "eks-multus:index:MultusNodeGroup" and r.name == f"eks-multus-{group}")
+        assert association.urn in component.dependencies and agent.urn in component.dependencies
+    assert urns[association.urn].parent.endswith("eks-multus-cluster")
 
 
 def test_eni_ip_grant_is_scoped_to_the_tags_the_launch_template_puts_on_multus_enis():

@@ -66,3 +66,24 @@ def test_existing_vpc_gets_a_new_cluster_in_its_private_subnets():
     assert not of_type(byo, "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation")
     assert byo.outputs["vpcId"] == "vpc-11112222"
     assert byo.outputs["privateSubnetIds"] == {"us-west-2a": "subnet-33334444"}
+
+
+def test_existing_cluster_nodes_keep_the_cni_policy_unless_told_otherwise():
+    from tests.helpers import planned_with
+
+    def cni_policies(result) -> set[str]:
+        return {
+            a.name
+            for a in of_type(result, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if a.inputs["policyArn"].endswith("/AmazonEKS_CNI_Policy")
+        }
+
+    byo = planned("byo-cluster")
+    # the existing cluster's aws-node uses the node identity by default: without the policy our nodes get no pod IPs
+    assert cni_policies(byo) == {"eks-multus-multus-a-AmazonEKS_CNI_Policy", "eks-multus-multus-b-AmazonEKS_CNI_Policy"}
+    assert not of_type(byo, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+
+    def own_identity(flat):
+        flat["eks-multus:cluster"]["existing"]["vpcCniUsesNodeRole"] = False
+
+    assert cni_policies(planned_with("byo-cluster", own_identity)) == set()
