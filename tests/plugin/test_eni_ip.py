@@ -182,3 +182,19 @@ def test_aws_cli_runs_one_at_a_time_per_node(tmp_path):
     events.sort()
     assert [kind for _, kind in events] == ["start", "end"] * 3, events  # never two CLI processes at once
     assert records(tmp_path) == []  # each DEL released and dropped its record
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2")
+def test_an_unexpected_failure_is_still_a_cni_error_object(tmp_path, imds):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("where the record folder should be")
+    rc, out, err = run("ADD", conf(tmp_path, prevResult=PREV, dataDir=str(blocked / "state")), tmp_path, EKS_MULTUS_IMDS_ENDPOINT=imds)
+    assert rc == 1 and out["code"] == 999 and out["msg"] == "internal error", out
+    assert "Traceback" not in err
+
+
+def test_a_corrupt_record_means_nothing_known_to_release(tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "ctr-1-net1.json").write_text("{not json")
+    rc, out, _ = run("DEL", conf(tmp_path), tmp_path)
+    assert rc == 0 and out is None
