@@ -9,18 +9,9 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from .core.iam import CNI_POLICY, POD_IDENTITY_TRUST, managed_policy_arn
 from .core.kubeconfig import endpoint_and_ca
 from .core.model import StackConfig
-
-CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
-_POD_IDENTITY_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
-        ],
-    }
-)
 
 
 class MultusCluster(pulumi.ComponentResource):
@@ -136,10 +127,16 @@ class MultusCluster(pulumi.ComponentResource):
             opts=after_cluster,
         )
         role = aws.iam.Role(
-            f"{name}-vpc-cni", assume_role_policy=_POD_IDENTITY_TRUST, tags=dict(cfg.tags) or None, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-vpc-cni",
+            assume_role_policy=json.dumps(POD_IDENTITY_TRUST),
+            tags=dict(cfg.tags) or None,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-vpc-cni", role=role.name, policy_arn=CNI_POLICY, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-vpc-cni",
+            role=role.name,
+            policy_arn=managed_policy_arn(CNI_POLICY, cfg.region),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         association = aws.eks.PodIdentityAssociation(
             f"{name}-vpc-cni",

@@ -8,22 +8,11 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from .core.iam import NO_MANAGE_TAG, eni_ip_policy
+from .core.cni import uses_eni_ip
+from .core.iam import CNI_POLICY, EC2_TRUST, NO_MANAGE_TAG, NODE_POLICIES, eni_ip_policy, managed_policy_arn
 from .core.limits import al2023_ami_parameter
 from .core.model import NodeGroup, StackConfig
-from .core.userdata import ClusterInfo, render_user_data, uses_eni_ip
-
-NODE_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-)
-CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
-_EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-)
+from .core.userdata import ClusterInfo, render_user_data
 
 
 class MultusNodeGroup(pulumi.ComponentResource):
@@ -59,10 +48,10 @@ class MultusNodeGroup(pulumi.ComponentResource):
         super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         full_name = f"{cluster_name}-{group.name}"
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=_EC2_TRUST, tags=dict(cfg.tags) or None, opts=child)
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=json.dumps(EC2_TRUST), tags=dict(cfg.tags) or None, opts=child)
         # The VPC CNI's permissions, only when it runs with the node's identity (an existing cluster's default).
-        for arn in (*NODE_POLICIES, CNI_POLICY) if attach_cni_policy else NODE_POLICIES:
-            aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[1]}", role=role.name, policy_arn=arn, opts=child)
+        for policy in (*NODE_POLICIES, CNI_POLICY) if attach_cni_policy else NODE_POLICIES:
+            aws.iam.RolePolicyAttachment(f"{name}-{policy}", role=role.name, policy_arn=managed_policy_arn(policy, cfg.region), opts=child)
         if uses_eni_ip(cfg):
             aws.iam.RolePolicy(
                 f"{name}-eni-ip",

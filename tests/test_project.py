@@ -60,6 +60,8 @@ def test_examples_are_projects_of_their_own_on_the_shared_virtualenv():
 
 def test_no_floating_image_tags_in_examples():
     text = (ROOT / "examples" / "workload" / "Pulumi.yaml").read_text() + (ROOT / "examples" / "workload" / "__main__.py").read_text()
-    for image in re.findall(r"[a-z0-9./-]+/[a-z0-9.-]+:[A-Za-z0-9._-]+", text):
+    images = re.findall(r"[a-z0-9./-]+/[a-z0-9.-]+:[A-Za-z0-9._-]+", text)
+    assert images, "no image reference found: the check would pass on nothing"
+    for image in images:
         assert not image.endswith(":latest"), image
         assert re.search(r":v?\d", image), image

@@ -15,6 +15,7 @@ from .model import (
     HostLocalIpam,
     IpvlanNetwork,
     Route,
+    StackConfig,
     StaticIpam,
     WhereaboutsIpam,
 )
@@ -80,6 +81,16 @@ def plugin_config(net: Network) -> dict[str, Any]:
 ENI_IP_PLUGIN = "eks-multus-eni-ip"
 
 
+def chains_eni_ip(net: Network) -> bool:
+    """host-device hands the pod a whole ENI, so only ipvlan addresses need assigning."""
+    return isinstance(net, IpvlanNetwork) and net.eni_ip_assignment
+
+
+def uses_eni_ip(cfg: StackConfig) -> bool:
+    """Whether nodes need the plugin installed and the node role its grant."""
+    return any(chains_eni_ip(n) for n in cfg.networks)
+
+
 def eni_ip_config(net: IpvlanNetwork) -> dict[str, Any]:
     """The chained plugin that assigns the pod's address to the master's ENI."""
     return {"type": ENI_IP_PLUGIN, "master": net.master}
@@ -93,7 +104,7 @@ def nad_config(net: Network) -> dict[str, Any]:
     the same values anyway).
     """
     first = plugin_config(net)
-    if not (isinstance(net, IpvlanNetwork) and net.eni_ip_assignment):
+    if not chains_eni_ip(net):
         return first
     return {"cniVersion": net.cni_version, "name": net.name, "plugins": [first, eni_ip_config(net)]}
 

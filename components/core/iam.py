@@ -15,6 +15,26 @@ def partition(region: str) -> str:
     return "aws"
 
 
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+CNI_POLICY = "AmazonEKS_CNI_Policy"
+
+
+def managed_policy_arn(name: str, region: str) -> str:
+    """AWS-managed policies live in the region's partition (aws-cn, aws-us-gov have their own ARNs)."""
+    return f"arn:{partition(region)}:iam::aws:policy/{name}"
+
+
+def service_trust(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> dict[str, Any]:
+    """Trust policy letting one AWS service principal assume the role."""
+    action: str | list[str] = actions[0] if len(actions) == 1 else list(actions)
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": action}]}
+
+
+# EKS Pod Identity assumes roles as pods.eks.amazonaws.com and tags the session.
+POD_IDENTITY_TRUST = service_trust("pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession"))
+EC2_TRUST = service_trust("ec2.amazonaws.com")
+
+
 def eni_ip_policy(cluster_name: str, region: str) -> dict[str, Any]:
     """What eks-multus-eni-ip calls, on this cluster's multus ENIs only.
 

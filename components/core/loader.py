@@ -134,6 +134,12 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     value = err.get("input")
     ctx = err.get("ctx") or {}
     path = join_path(*_strip_tags(loc))
+    if isinstance(value, Mapping) and set(value) == {"secure"}:
+        return ConfigIssue(
+            path,
+            "is an encrypted secret, which only the Pulumi CLI can decrypt (the offline plan reads the stack file as it is)",
+            "check it with `pulumi preview`, or plan a copy of the stack file with a plaintext stand-in value",
+        )
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         if (parent, loc[-1]) in REFUSED_KEYS:

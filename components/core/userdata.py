@@ -12,7 +12,7 @@ import gzip
 from dataclasses import dataclass
 from importlib import resources
 
-from .cni import ENI_IP_PLUGIN
+from .cni import ENI_IP_PLUGIN, uses_eni_ip
 from .limits import instance_limits
 from .model import IpvlanNetwork, Network, NodeGroup, StackConfig
 from .topology import providers
@@ -44,10 +44,6 @@ def asset(name: str) -> bytes:
 
 def interfaces_script() -> str:
     return asset("eks-multus-interfaces.sh").decode()
-
-
-def uses_eni_ip(cfg: StackConfig) -> bool:
-    return any(isinstance(n, IpvlanNetwork) and n.eni_ip_assignment for n in cfg.networks)
 
 
 def compressed(data: bytes) -> str:

@@ -155,7 +155,6 @@ def test_node_role_policies_and_one_access_entry_per_group():
 
 def test_vpc_cni_gets_its_own_role_through_pod_identity_before_nodes_join():
     prod = planned("prod")
-    urns = by_urn(prod)
     role = one(prod, "aws:iam/role:Role", "eks-multus-cluster-vpc-cni")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"} and sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
@@ -171,16 +170,15 @@ def test_vpc_cni_gets_its_own_role_through_pod_identity_before_nodes_join():
     for group in ("multus-a", "multus-c"):
         component = next(r for r in prod.registrations if r.type == "eks-multus:index:MultusNodeGroup" and r.name == f"eks-multus-{group}")
         assert association.urn in component.dependencies and agent.urn in component.dependencies
-    assert urns[association.urn].parent.endswith("eks-multus-cluster")
+    assert association.parent.endswith("eks-multus:index:MultusCluster::eks-multus-cluster")
 
 
 def test_eni_ip_grant_is_scoped_to_the_tags_the_launch_template_puts_on_multus_enis():
     prod = planned("prod")
-    urns = by_urn(prod)
     for group in ("multus-a", "multus-c"):
         policy = one(prod, "aws:iam/rolePolicy:RolePolicy", f"eks-multus-{group}-eni-ip")
         role = one(prod, "aws:iam/role:Role", f"eks-multus-{group}-role")
-        assert role.urn in policy.dependencies and urns[policy.urn].parent.endswith(f"eks-multus-{group}")
+        assert role.urn in policy.dependencies and policy.parent.endswith(f"eks-multus:index:MultusNodeGroup::eks-multus-{group}")
         doc = json.loads(policy.inputs["policy"])
         write = next(s for s in doc["Statement"] if "ec2:AssignPrivateIpAddresses" in s["Action"])
         assert sorted(write["Action"]) == ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]

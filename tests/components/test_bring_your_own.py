@@ -6,7 +6,7 @@ import base64
 
 from plan.mocks import digest
 from tests.components.plan_index import of_type, one
-from tests.helpers import planned
+from tests.helpers import planned, planned_with
 
 VPC_ID = "vpc-0a1b2c3d4e5f60718"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -69,8 +69,6 @@ def test_existing_vpc_gets_a_new_cluster_in_its_private_subnets():
 
 
 def test_existing_cluster_nodes_keep_the_cni_policy_unless_told_otherwise():
-    from tests.helpers import planned_with
-
     def cni_policies(result) -> set[str]:
         return {
             a.name

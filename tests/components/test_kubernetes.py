@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from components.core.manifests import CHECKSUM_ANNOTATION, checksum, multus_objects
 from components.core.quantity import parse_quantity
 from plan.render import kubernetes_objects
 from tests.components.plan_index import of_type, one
@@ -53,7 +54,6 @@ def test_multus_uses_the_regional_eks_image_and_its_copy_step():
 
 
 def test_multus_upstream_image_uses_install_multus():
-    from components.core.manifests import multus_objects
 
     def upstream(flat):
         ns(flat, "multus")["image"] = "upstream"
@@ -65,7 +65,6 @@ def test_multus_upstream_image_uses_install_multus():
 
 
 def test_multus_daemon_config_delegates_to_aws_cni_and_rolls_pods_on_change():
-    from components.core.manifests import CHECKSUM_ANNOTATION, checksum
 
     objs = _objects("dev")
     cm = objs[("ConfigMap", "kube-system", "multus-daemon-config")]
@@ -79,8 +78,6 @@ def test_multus_daemon_config_delegates_to_aws_cni_and_rolls_pods_on_change():
 
     def verbose_off(flat):
         ns(flat, "multus")["logLevel"] = "error"
-
-    from components.core.manifests import multus_objects
 
     other = multus_objects(load("dev", verbose_off))[-1]
     assert other["spec"]["template"]["metadata"]["annotations"][CHECKSUM_ANNOTATION] != annotation
@@ -135,7 +132,6 @@ def test_whereabouts_only_when_used_with_one_reconciler():
 
 
 def test_sriov_device_plugin_pins_multus_enis_and_runs_on_multus_nodes():
-    from components.core.manifests import CHECKSUM_ANNOTATION, checksum
 
     prod = _objects("prod")
     cm = prod[("ConfigMap", "kube-system", "sriovdp-config")]

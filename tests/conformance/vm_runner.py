@@ -25,6 +25,8 @@ EC2_PORT = 5000
 EC2_CONTROL = "/run/ec2-standin"
 REGION = "ap-northeast-2"
 AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
+ASSETS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "components", "core", "assets"))
+"""Where the project's plugins (eks-multus-eni-ip) are: CNI_PATH searches it after Debian's."""
 
 
 def sh(*args: str, check: bool = True, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -378,7 +380,7 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     move["releasedAfterDelOnB"] = addr_b not in ec2.addresses(eni_b)
     out["move"] = move
 
-    def failing_add(label: str, add_conf: dict) -> dict:
+    def failing_add(add_conf: dict) -> dict:
         done, _ = cni(node, "ADD", add_conf, f"ctr-{pod}", pod, "net1")
         error = json.loads(done.stdout) if done.stdout.strip() else {}
         cni(node, "DEL", add_conf, f"ctr-{pod}", pod, "net1")  # the runtime's cleanup after a failed ADD
@@ -392,7 +394,7 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
         }
 
     ec2.switch("deny", "")
-    out["ec2Refused"] = failing_add("ec2Refused", conf)
+    out["ec2Refused"] = failing_add(conf)
     ec2.switch("deny", None)
 
     before = ec2.calls("AssignPrivateIpAddresses")
@@ -410,12 +412,12 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     exhausted["plugins"][-1]["maxAttempts"] = 2
     before = ec2.calls("AssignPrivateIpAddresses")
     ec2.switch("throttle", "100")
-    out["throttleExhausted"] = failing_add("throttleExhausted", exhausted)
+    out["throttleExhausted"] = failing_add(exhausted)
     out["throttleExhausted"]["assignAttempts"] = ec2.calls("AssignPrivateIpAddresses") - before
     ec2.switch("throttle", None)
 
     node.stop_imds()
-    out["imdsDown"] = failing_add("imdsDown", conf)
+    out["imdsDown"] = failing_add(conf)
     node.start_imds()
     return out
 
@@ -490,16 +492,11 @@ def serve_imds(port: int, macs: dict) -> None:
     server.serve_forever()
 
 
-ASSETS = ""
-
-
 def main() -> int:
-    global ASSETS
     if sys.argv[1] == "imds":
         serve_imds(int(sys.argv[2]), json.loads(sys.argv[3]))
         return 0
     job_path, report_path, script = sys.argv[1:4]
-    ASSETS = os.path.dirname(os.path.abspath(script))
     with open(job_path) as fh:
         jobs = json.load(fh)
     started = time.monotonic()

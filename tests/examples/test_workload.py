@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from components.core.userdata import node_labels
 from plan.mocks import PlanMocks, fake_kubeconfig
 from plan.runner import ProgramError, run_program
 from tests.components.plan_index import of_type
-from tests.helpers import ROOT, planned
+from tests.helpers import ROOT, load, planned
 
 MAIN = ROOT / "examples" / "workload" / "__main__.py"
 REF = "organization/eks-multus/dev"
@@ -30,9 +31,6 @@ def test_the_seed_pod_joins_the_seed_network_on_nodes_that_carry_its_subnet():
     assert meta["annotations"] == {"k8s.v1.cni.cncf.io/networks": "default/ipvlan-conf-1"}
     assert spec["nodeSelector"] == {"subnet.eks-multus.io/multus-a": "true"}
     # ...which is a label the dev node group really puts on its nodes
-    from components.core.userdata import node_labels
-    from tests.helpers import load
-
     assert spec["nodeSelector"].items() <= node_labels(load("dev").node_groups[0]).items()
     assert spec["containers"][0]["image"] == "nicolaka/netshoot:v0.13"
     assert result.outputs["pod"] == "default/sampleapp-1"

@@ -147,24 +147,29 @@ def test_is_an_executable_for_the_system_python():
     assert PLUGIN.read_text().splitlines()[0] == "#!/usr/bin/python3"
 
 
+def fake_aws_cli(tmp_path: Path, body: str) -> Path:
+    """A stand-in `aws` that runs `body` (sh) and answers `{}`; the plugin finds it via EKS_MULTUS_AWS_CLI."""
+    fake = tmp_path / "aws"
+    fake.write_text(f"#!/bin/sh\n{body}\necho '{{}}'\n")
+    fake.chmod(0o755)
+    return fake
+
+
+def write_record(tmp_path: Path, container: str, address: str) -> None:
+    """What ADD would have recorded for `container`'s net1."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    record = {"containerID": container, "ifname": "net1", "eni": "eni-0123456789abcdef0", "region": "eu-west-1", "addresses": [address]}
+    (state / f"{container}-net1.json").write_text(json.dumps(record))
+
+
 def test_aws_cli_runs_one_at_a_time_per_node(tmp_path):
     """Each CLI process counts against the Multus pod's memory limit, so concurrent pods queue for it."""
     log = tmp_path / "cli.log"
-    fake = tmp_path / "aws"
-    fake.write_text(f"#!/bin/sh\necho start $(date +%s.%N) >> {log}\nsleep 0.4\necho end $(date +%s.%N) >> {log}\necho '{{}}'\n")
-    fake.chmod(0o755)
-    state = tmp_path / "state"
-    state.mkdir()
+    fake = fake_aws_cli(tmp_path, f"echo start $(date +%s.%N) >> {log}\nsleep 0.4\necho end $(date +%s.%N) >> {log}")
     procs = []
     for i in range(3):
-        record = {
-            "containerID": f"ctr-{i}",
-            "ifname": "net1",
-            "eni": "eni-0123456789abcdef0",
-            "region": "eu-west-1",
-            "addresses": [f"100.64.0.{10 + i}"],
-        }
-        (state / f"ctr-{i}-net1.json").write_text(json.dumps(record))
+        write_record(tmp_path, f"ctr-{i}", f"100.64.0.{10 + i}")
         env = {
             "PATH": os.environ["PATH"],
             "CNI_COMMAND": "DEL",
@@ -198,3 +203,17 @@ def test_a_corrupt_record_means_nothing_known_to_release(tmp_path):
     (tmp_path / "state" / "ctr-1-net1.json").write_text("{not json")
     rc, out, _ = run("DEL", conf(tmp_path), tmp_path)
     assert rc == 0 and out is None
+
+
+def test_gc_releases_only_attachments_the_runtime_no_longer_has(tmp_path):
+    log = tmp_path / "cli.log"
+    fake = fake_aws_cli(tmp_path, f'echo "$*" >> {log}')
+    for i in (1, 2):
+        write_record(tmp_path, f"ctr-{i}", f"100.64.0.{i}")
+    gc = conf(tmp_path, cniVersion="1.1.0", **{"cni.dev/valid-attachments": [{"containerID": "ctr-1", "ifname": "net1"}]})
+    rc, out, _ = run("GC", gc, tmp_path, EKS_MULTUS_AWS_CLI=str(fake))
+    assert rc == 0 and out is None
+    calls = log.read_text().splitlines()
+    assert len(calls) == 1 and calls[0].startswith("ec2 unassign-private-ip-addresses --network-interface-id eni-0123456789abcdef0")
+    assert "--private-ip-addresses 100.64.0.2 " in calls[0]
+    assert records(tmp_path) == ["ctr-1-net1.json"]  # the live attachment keeps its record
