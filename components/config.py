@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
+from .core.advice import advise
 from .core.errors import ConfigError
 from .core.loader import from_pulumi_values, load_config
 from .core.model import StackConfig
@@ -19,9 +20,12 @@ def load_stack_config() -> StackConfig:
     """
     values = {**get_config_env(), **CONFIG.get()}
     try:
-        return load_config(from_pulumi_values(values), pulumi.get_stack())
+        cfg = load_config(from_pulumi_values(values), pulumi.get_stack())
     except ConfigError as exc:
         raise pulumi.RunError(exc.render()) from None
+    for issue in advise(cfg):
+        pulumi.log.warn(issue.render())
+    return cfg
 
 
 def validated(cfg: StackConfig) -> StackConfig:

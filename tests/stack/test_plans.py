@@ -119,3 +119,19 @@ def test_test_stack_objects():
     nads = [o for o in objs if o["kind"] == "NetworkAttachmentDefinition"]
     assert sorted(o["metadata"]["name"] for o in nads) == ["media", "signal-static"]
     assert all(o["metadata"]["namespace"] == "telco" for o in nads)
+
+
+def test_warnings_are_printed_and_do_not_stop_the_plan(tmp_path, monkeypatch, capsys):
+    """A rule in `components.core.advice.RULES` reaches the user as a `warning:` line; the plan still writes."""
+    from components.core import advice
+    from components.core.errors import ConfigIssue
+    from plan.__main__ import main
+
+    def rule(cfg):
+        yield ConfigIssue("cluster.kubernetesVersion", f"{cfg.cluster.kubernetes_version} is a test warning", "nothing to do")
+
+    monkeypatch.setattr(advice, "RULES", [rule])
+    assert main(["--stack", "dev", "--out", str(tmp_path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: eks-multus:cluster.kubernetesVersion: " in err and "is a test warning; nothing to do" in err
+    assert (tmp_path / "resources.json").exists()
