@@ -42,10 +42,11 @@ class ExistingCluster(Model):
 class ClusterConfig(Model):
     name: str | None = None
     """EKS cluster name; defaults to `eks-multus-<stack>`."""
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = "1.35"
     service_cidr: IPv4Network = IPv4Network("172.20.0.0/16")
-    vpc_cni_version: str = "v1.20.4-eksbuild.2"
-    pod_identity_agent_version: str = "v1.3.9-eksbuild.3"
+    vpc_cni_version: str = "v1.22.3-eksbuild.1"
+    """Valid for Kubernetes 1.30 to 1.36; at least v1.22.3 (amazon-vpc-cni-k8s #3544)."""
+    pod_identity_agent_version: str = "v1.3.10-eksbuild.3"
     """EKS Pod Identity agent add-on; the VPC CNI gets its own role through it, not the node role."""
     endpoint_public_access: bool = True
     endpoint_private_access: bool = True

@@ -72,7 +72,9 @@ CASES = [
     ("missing-region", "dev", lambda f: f.pop("aws:region"), "aws:region", "not set"),
     ("bool-type", "dev", _set("sriov", ["enabled"], "sometimes"), "sriov.enabled", "true or false"),
     # cluster
-    ("old-vpc-cni", "dev", _set("cluster", ["vpcCniVersion"], "v1.18.5-eksbuild.1"), "cluster.vpcCniVersion", "v1.19.0"),
+    ("old-vpc-cni", "dev", _set("cluster", ["vpcCniVersion"], "v1.18.5-eksbuild.1"), "cluster.vpcCniVersion", "v1.22.3"),
+    ("vpc-cni-3544", "dev", _set("cluster", ["vpcCniVersion"], "v1.22.2-eksbuild.1"), "cluster.vpcCniVersion", "#3544"),
+    ("k8s-not-offered", "dev", _set("cluster", ["kubernetesVersion"], "1.99"), "cluster.kubernetesVersion", "EKS does not offer"),
     ("old-k8s", "dev", _set("cluster", ["kubernetesVersion"], "1.27"), "cluster.kubernetesVersion", "older"),
     ("service-overlap", "dev", _set("cluster", ["serviceCidr"], "10.20.0.0/16"), "cluster.serviceCidr", "overlaps vpc.cidr"),
     # VPC and secondary CIDR
