@@ -52,7 +52,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         # The VPC CNI's permissions, only when it runs with the node's identity (an existing cluster's default).
         for policy in (*NODE_POLICIES, CNI_POLICY) if attach_cni_policy else NODE_POLICIES:
             aws.iam.RolePolicyAttachment(f"{name}-{policy}", role=role.name, policy_arn=managed_policy_arn(policy, cfg.region), opts=child)
-        if uses_eni_ip(cfg):
+        if uses_eni_ip(cfg) and group.is_multus:
             aws.iam.RolePolicy(
                 f"{name}-eni-ip",
                 role=role.name,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from .errors import ConfigIssue
 from .model import StackConfig
+from .scheduling import untolerating_capacity
 from .versions import eks_version, eks_versions, plan_date
 
 Rule = Callable[[StackConfig], Iterator[ConfigIssue]]
@@ -46,3 +47,24 @@ def advise(cfg: StackConfig) -> list[ConfigIssue]:
     for rule in RULES:
         found.update(rule(cfg))
     return sorted(found)
+
+
+def _untolerating_pods(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """Some node must take pods that tolerate nothing.
+
+    pulumi-eks installs no CoreDNS add-on for a cluster without its default node
+    group (nodejs/eks/cluster/cluster.ts: the add-on needs `corednsAddonOptions.enabled`,
+    Fargate or the default node group), so the cluster keeps the CoreDNS that EKS
+    bootstraps, which tolerates no user taint; the whereabouts reconciler neither.
+    """
+    if untolerating_capacity(cfg):
+        return
+    yield ConfigIssue(
+        "nodeGroups",
+        "every node group is tainted (NoSchedule/NoExecute) or has no nodes, so pods without tolerations, "
+        "CoreDNS among them, never schedule and cluster DNS stays down",
+        "add a system node group without taints (multusInterfaces: [], desiredSize >= 1), or drop a taint",
+    )
+
+
+RULES.append(_untolerating_pods)

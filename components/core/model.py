@@ -113,11 +113,18 @@ class NodeGroup(Model):
     min_size: int = Field(ge=0)
     max_size: int = Field(ge=1)
     desired_size: int = Field(ge=0)
-    multus_interfaces: tuple[str, ...] = Field(min_length=1)
+    multus_interfaces: tuple[str, ...]
+    """Multus subnets, device index 1, 2, ... in order; `[]` makes a plain system node group (no boot
+    step, no startup taint, no ENI permissions, no `eks-multus.io/multus` label) for CoreDNS and the like."""
     labels: dict[str, str] = Field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     root_volume_size: int = Field(default=20, ge=20, le=16384)
     metadata_hop_limit: int = Field(default=2, ge=1, le=64)
+
+    @property
+    def is_multus(self) -> bool:
+        """Whether the nodes carry multus ENIs (False for a system node group)."""
+        return bool(self.multus_interfaces)
 
 
 class Route(Model):
