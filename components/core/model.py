@@ -120,6 +120,10 @@ class NodeGroup(Model):
     taints: tuple[Taint, ...] = ()
     root_volume_size: int = Field(default=20, ge=20, le=16384)
     metadata_hop_limit: int = Field(default=2, ge=1, le=64)
+    ami_release_version: str | None = None
+    """Pin the EKS AL2023 AMI release (amazon-eks-ami tag, e.g. v20260930) instead of following `recommended`."""
+    ami_id: str | None = None
+    """Pin an AMI id (ami-...) instead of the EKS AL2023 SSM parameter."""
 
     @property
     def is_multus(self) -> bool:

@@ -52,6 +52,8 @@ VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 ADDON_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.\d+$")
 K8S_VERSION = re.compile(r"^1\.(\d+)$")
+AMI_RELEASE = re.compile(r"^v20\d{6}$")
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
 LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 SRIOV_RESOURCE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -78,6 +80,7 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
         _multus,
         _whereabouts,
         _kubernetes_offered,
+        _node_images,
     ):
         issues.extend(check(cfg))
     return issues
@@ -644,3 +647,21 @@ def kubernetes_offered_on(cfg: StackConfig, on: dt.date) -> Iterator[ConfigIssue
         )
     elif info.phase(on) == "unreleased":
         yield ConfigIssue("cluster.kubernetesVersion", f"EKS does not offer Kubernetes {c.kubernetes_version} yet", hint)
+
+
+def _node_images(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """AMI pins: one kind at a time, in the shapes AWS uses."""
+    for i, g in enumerate(cfg.node_groups):
+        p = f"nodeGroups[{i}]"
+        if g.ami_release_version is not None and g.ami_id is not None:
+            yield ConfigIssue(
+                f"{p}.amiId", "conflicts with amiReleaseVersion: pin one or the other", f"remove {p}.amiId or {p}.amiReleaseVersion"
+            )
+        if g.ami_release_version is not None and not AMI_RELEASE.match(g.ami_release_version):
+            yield ConfigIssue(
+                f"{p}.amiReleaseVersion",
+                f"`{g.ami_release_version}` is not an EKS AMI release",
+                "write the amazon-eks-ami release tag, e.g. v20260930",
+            )
+        if g.ami_id is not None and not AMI_ID.match(g.ami_id):
+            yield ConfigIssue(f"{p}.amiId", f"`{g.ami_id}` is not an AMI id", "use the id shown by EC2, e.g. ami-0123456789abcdef0")
