@@ -16,6 +16,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from pydantic.alias_generators import to_camel
 
+from .egress import no_nat_issues
 from .errors import ConfigIssue
 from .images import ECR_ACCOUNTS, check_image_reference
 from .ipplan import RFC1918, plan_vpc_subnets, ranges_overlap, secondary_cidr_problem
@@ -81,6 +82,7 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
         _whereabouts,
         _kubernetes_offered,
         _node_images,
+        _without_nat,
     ):
         issues.extend(check(cfg))
     return issues
@@ -665,3 +667,8 @@ def _node_images(cfg: StackConfig) -> Iterator[ConfigIssue]:
             )
         if g.ami_id is not None and not AMI_ID.match(g.ami_id):
             yield ConfigIssue(f"{p}.amiId", f"`{g.ami_id}` is not an AMI id", "use the id shown by EC2, e.g. ami-0123456789abcdef0")
+
+
+def _without_nat(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """A created VPC without NAT: only what the VPC endpoints reach (see egress.py)."""
+    yield from no_nat_issues(cfg)
