@@ -56,8 +56,9 @@ def _untolerating_pods(cfg: StackConfig) -> Iterator[ConfigIssue]:
     group (nodejs/eks/cluster/cluster.ts: the add-on needs `corednsAddonOptions.enabled`,
     Fargate or the default node group), so the cluster keeps the CoreDNS that EKS
     bootstraps, which tolerates no user taint; the whereabouts reconciler neither.
+    An existing cluster has nodes of its own for them.
     """
-    if untolerating_capacity(cfg):
+    if cfg.cluster.existing is not None or untolerating_capacity(cfg):
         return
     yield ConfigIssue(
         "nodeGroups",

@@ -86,3 +86,13 @@ def test_network_tolerations_follow_the_taints_of_the_nodes_that_carry_it():
     cfg = load("dev", _with_system)
     assert network_tolerations(cfg, cfg.networks[0]) == [{"key": "telco", "operator": "Equal", "value": "ran", "effect": "NoSchedule"}]
     assert network_tolerations(load("dev"), load("dev").networks[0]) == []
+
+
+def test_an_existing_cluster_has_its_own_nodes_for_coredns():
+    from tests.pure.test_validation import _byo_cluster
+
+    def tainted_byo(flat):
+        _byo_cluster()(flat)
+        _taint_dev(flat)
+
+    assert not [i for i in advise(load("dev", tainted_byo)) if i.path == "nodeGroups"]
