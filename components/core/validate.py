@@ -70,20 +70,10 @@ MAX_IFNAME = 15
 
 def validate(cfg: StackConfig) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
-    for check in (
-        _cluster,
-        _vpc,
-        _multus_subnets,
-        _node_groups,
-        _networks,
-        _ipam_overlaps,
-        _sriov,
-        _multus,
-        _whereabouts,
-        _kubernetes_offered,
-        _node_images,
-        _without_nat,
-    ):
+    for check in (_cluster, _vpc, _multus_subnets, _node_groups, _networks, _ipam_overlaps, _sriov, _multus, _whereabouts):
+        issues.extend(check(cfg))
+    # Versions and support dates, AMI pins, a VPC without NAT (issue 12 items 6, 7, 9).
+    for check in (_kubernetes_offered, _node_images, _without_nat):
         issues.extend(check(cfg))
     return issues
 
