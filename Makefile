@@ -5,15 +5,24 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
+PLAN_STAMP := $(VENV)/.installed-plan
 
 .PHONY: plan test lint conformance bench system-deps clean
 
+# Planning needs only requirements.txt; the test toolchain (requirements-dev.txt) comes with test and lint.
+# scripts/venv.sh also works where Debian's python3-venv (ensurepip) is missing.
+$(PLAN_STAMP): requirements.txt
+	PYTHON=$(PYTHON) bash scripts/venv.sh $(VENV) requirements.txt
+	touch $(PLAN_STAMP)
+
 $(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	PYTHON=$(PYTHON) bash scripts/venv.sh $(VENV) requirements-dev.txt
 	touch $(STAMP)
 
-plan: $(STAMP)  ## offline plan of STACK (or CONFIG=path), into build/plan/<stack> (or OUT=dir)
+# A full (test) install serves planning too.
+PLAN_NEEDS := $(if $(wildcard $(STAMP)),$(STAMP),$(PLAN_STAMP))
+
+plan: $(PLAN_NEEDS)  ## offline plan of STACK (or CONFIG=path), into build/plan/<stack> (or OUT=dir)
 	$(PY) -m plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
 
 lint: $(STAMP)
@@ -27,7 +36,7 @@ test: $(STAMP) system-deps lint  ## the whole suite: pure, plugin, components, s
 conformance: $(STAMP) system-deps
 	$(PY) -m pytest tests/conformance
 
-bench: $(STAMP)
+bench: $(PLAN_NEEDS)
 	$(PY) -m bench
 
 system-deps:  ## Debian packages for the conformance layer (installed when missing and running as root)

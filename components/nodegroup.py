@@ -10,8 +10,8 @@ import pulumi_aws as aws
 
 from .core.cni import uses_eni_ip
 from .core.iam import CNI_POLICY, EC2_TRUST, NO_MANAGE_TAG, NODE_POLICIES, eni_ip_policy, managed_policy_arn
-from .core.limits import al2023_ami_parameter
 from .core.model import NodeGroup, StackConfig
+from .core.rollout import ami_parameter, autoscaler_tags, is_autoscaled, refresh_preferences
 from .core.userdata import ClusterInfo, render_user_data
 
 
@@ -52,7 +52,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         # The VPC CNI's permissions, only when it runs with the node's identity (an existing cluster's default).
         for policy in (*NODE_POLICIES, CNI_POLICY) if attach_cni_policy else NODE_POLICIES:
             aws.iam.RolePolicyAttachment(f"{name}-{policy}", role=role.name, policy_arn=managed_policy_arn(policy, cfg.region), opts=child)
-        if uses_eni_ip(cfg):
+        if uses_eni_ip(cfg) and group.is_multus:
             aws.iam.RolePolicy(
                 f"{name}-eni-ip",
                 role=role.name,
@@ -60,12 +60,9 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 opts=child,
             )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
-        aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
+        access = aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
 
-        ami = aws.ssm.get_parameter_output(
-            name=al2023_ami_parameter(cfg.cluster.kubernetes_version, group.instance_type),
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
+        image_id = self._image_id(cfg, group)
         user_data = pulumi.Output.all(endpoint, certificate_authority, service_cidr).apply(
             lambda args: base64.b64encode(render_user_data(cfg, group, ClusterInfo(cluster_name, *args)).encode()).decode()
         )
@@ -93,7 +90,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
             f"{name}-lt",
             name=full_name,
             description=f"eks-multus node group {group.name}",
-            image_id=ami.value,
+            image_id=image_id,
             instance_type=group.instance_type,
             iam_instance_profile={"arn": profile.arn},
             user_data=user_data,
@@ -131,15 +128,33 @@ class MultusNodeGroup(pulumi.ComponentResource):
             desired_capacity=group.desired_size,
             vpc_zone_identifiers=[node_subnet_id],
             launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
-            instance_refresh={"strategy": "Rolling", "preferences": {"min_healthy_percentage": 66}},
+            # Launch before terminate: a group of one keeps its node until the replacement is in service.
+            instance_refresh={"strategy": "Rolling", "preferences": refresh_preferences()},
             tags=[
-                {"key": k, "value": v, "propagate_at_launch": True}
-                for k, v in sorted({**base_tags, "eks-multus.io/node-group": group.name}.items())
+                *(
+                    {"key": k, "value": v, "propagate_at_launch": True}
+                    for k, v in sorted({**base_tags, "eks-multus.io/node-group": group.name}.items())
+                ),
+                # Read from the group by Cluster Autoscaler; the instances need not carry them.
+                *({"key": k, "value": v, "propagate_at_launch": False} for k, v in autoscaler_tags(cfg, group).items()),
             ],
-            opts=child,
+            # Nodes join only once EKS knows their role; an autoscaler's desired capacity is not reverted.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[access],
+                ignore_changes=["desired_capacity"] if is_autoscaled(group) else None,
+            ),
         )
         self.role_arn = role.arn
         self.role_name = role.name
         self.asg_name = asg.name
         self.launch_template_id = launch_template.id
         self.register_outputs({"roleArn": self.role_arn, "asgName": self.asg_name, "launchTemplateId": self.launch_template_id})
+
+    def _image_id(self, cfg: StackConfig, group: NodeGroup) -> pulumi.Input[str]:
+        """The pinned AMI id, or the one the (release-pinned or recommended) SSM parameter holds."""
+        parameter = ami_parameter(cfg.cluster.kubernetes_version, group)
+        if parameter is None:
+            assert group.ami_id is not None  # ami_parameter returns None only for a pinned id
+            return group.ami_id
+        return aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self)).value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from .core.model import StackConfig
+from .core.scheduling import network_tolerations
 from .core.userdata import network_node_selector
 from .platform import MultusPlatform
 
@@ -32,6 +33,7 @@ def export_outputs(cfg: StackConfig, platform: MultusPlatform) -> None:
                 "name": n.name,
                 "annotation": f"{n.namespace}/{n.name}",
                 "nodeSelector": network_node_selector(cfg, n),
+                "tolerations": network_tolerations(cfg, n),
             }
             for n in cfg.networks
         },

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pulumi
 
 from .cluster import MultusCluster
+from .core.egress import needs_endpoints
 from .core.manifests import uses_whereabouts
 from .core.model import StackConfig
+from .endpoints import PrivateEndpoints
 from .multus import Multus
 from .networks import NetworkAttachments
 from .nodegroup import MultusNodeGroup
@@ -23,6 +25,17 @@ class MultusPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.vpc = MultusVpc(f"{name}-vpc", cfg, opts=child)
         zones = cfg.vpc.availability_zones
+        node_prerequisites: list[pulumi.Resource] = []
+        if needs_endpoints(cfg):  # no NAT: nodes reach AWS only through these
+            self.endpoints = PrivateEndpoints(
+                f"{name}-endpoints",
+                cfg,
+                vpc_id=self.vpc.vpc_id,
+                private_subnet_ids=[self.vpc.private_subnet_ids[z] for z in zones],
+                private_route_table_ids=[self.vpc.private_route_table_ids[z] for z in zones],
+                opts=child,
+            )
+            node_prerequisites.append(self.endpoints)
         self.cluster = MultusCluster(
             f"{name}-cluster",
             cfg,
@@ -45,7 +58,7 @@ class MultusPlatform(pulumi.ComponentResource):
                 multus_subnet_ids=self.vpc.multus_subnet_ids,
                 multus_security_group_id=self.vpc.multus_security_group_id,
                 attach_cni_policy=self.cluster.nodes_need_cni_policy,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.cluster.node_dependencies]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.cluster.node_dependencies, *node_prerequisites]),
             )
             for group in cfg.node_groups
         }

@@ -28,6 +28,8 @@ class MultusVpc(pulumi.ComponentResource):
     public_subnet_ids: dict[str, pulumi.Output[str]]
     multus_subnet_ids: dict[str, pulumi.Output[str]]
     multus_security_group_id: pulumi.Output[str]
+    private_route_table_ids: dict[str, pulumi.Output[str]]
+    """Route table of each private subnet eks-multus creates (empty for an existing VPC)."""
 
     def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusVpc", name, None, opts)
@@ -37,6 +39,7 @@ class MultusVpc(pulumi.ComponentResource):
             return {**cfg.tags, "Name": f"{cfg.cluster_name}-{label}", **(extra or {})}
 
         existing = cfg.vpc.existing
+        self.private_route_table_ids = {}
         if existing is not None:
             vpc_id: pulumi.Input[str] = existing.id
             self.private_subnet_ids = dict(existing.private_subnet_ids)
@@ -181,4 +184,5 @@ class MultusVpc(pulumi.ComponentResource):
             routes = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_id}] if nat_id is not None else []
             rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=vpc.id, routes=routes, tags=tags(f"private-{zone}"), opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=subnet_id, route_table_id=rt.id, opts=child)
+            self.private_route_table_ids[zone] = rt.id
         return vpc.id

@@ -7,14 +7,38 @@ function of the validated model; add it to `RULES`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 from .errors import ConfigIssue
 from .model import StackConfig
+from .scheduling import untolerating_capacity
+from .versions import eks_version, eks_versions, plan_date
 
 Rule = Callable[[StackConfig], Iterator[ConfigIssue]]
 
 RULES: list[Rule] = []
+
+
+def extended_support_on(cfg: StackConfig, on: dt.date) -> Iterator[ConfigIssue]:
+    """A created cluster on a version past EKS standard support costs more per hour (EKS pricing: six times)."""
+    info = eks_version(cfg.cluster.kubernetes_version)
+    if cfg.cluster.existing is not None or info is None or info.phase(on) != "extended":
+        return
+    newer = [v for v, row in eks_versions().items() if row.phase(on) == "standard"]
+    yield ConfigIssue(
+        "cluster.kubernetesVersion",
+        f"{info.version} left EKS standard support on {info.end_of_standard_text}; extended support is billed extra per cluster "
+        f"hour and ends on {info.end_of_extended_text}",
+        f"upgrade one minor at a time to {newer[-1] if newer else 'a version in standard support'}",
+    )
+
+
+def _extended_support(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    yield from extended_support_on(cfg, plan_date())
+
+
+RULES.append(_extended_support)
 
 
 def advise(cfg: StackConfig) -> list[ConfigIssue]:
@@ -23,3 +47,25 @@ def advise(cfg: StackConfig) -> list[ConfigIssue]:
     for rule in RULES:
         found.update(rule(cfg))
     return sorted(found)
+
+
+def _untolerating_pods(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """Some node must take pods that tolerate nothing.
+
+    pulumi-eks installs no CoreDNS add-on for a cluster without its default node
+    group (nodejs/eks/cluster/cluster.ts: the add-on needs `corednsAddonOptions.enabled`,
+    Fargate or the default node group), so the cluster keeps the CoreDNS that EKS
+    bootstraps, which tolerates no user taint; the whereabouts reconciler neither.
+    An existing cluster has nodes of its own for them.
+    """
+    if cfg.cluster.existing is not None or untolerating_capacity(cfg):
+        return
+    yield ConfigIssue(
+        "nodeGroups",
+        "every node group is tainted (NoSchedule/NoExecute) or has no nodes, so pods without tolerations, "
+        "CoreDNS among them, never schedule and cluster DNS stays down",
+        "add a system node group without taints (multusInterfaces: [], desiredSize >= 1), or drop a taint",
+    )
+
+
+RULES.append(_untolerating_pods)

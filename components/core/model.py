@@ -42,10 +42,11 @@ class ExistingCluster(Model):
 class ClusterConfig(Model):
     name: str | None = None
     """EKS cluster name; defaults to `eks-multus-<stack>`."""
-    kubernetes_version: str = "1.33"
+    kubernetes_version: str = "1.35"
     service_cidr: IPv4Network = IPv4Network("172.20.0.0/16")
-    vpc_cni_version: str = "v1.20.4-eksbuild.2"
-    pod_identity_agent_version: str = "v1.3.9-eksbuild.3"
+    vpc_cni_version: str = "v1.22.3-eksbuild.1"
+    """Valid for Kubernetes 1.30 to 1.36; at least v1.22.3 (amazon-vpc-cni-k8s #3544)."""
+    pod_identity_agent_version: str = "v1.3.10-eksbuild.3"
     """EKS Pod Identity agent add-on; the VPC CNI gets its own role through it, not the node role."""
     endpoint_public_access: bool = True
     endpoint_private_access: bool = True
@@ -112,11 +113,22 @@ class NodeGroup(Model):
     min_size: int = Field(ge=0)
     max_size: int = Field(ge=1)
     desired_size: int = Field(ge=0)
-    multus_interfaces: tuple[str, ...] = Field(min_length=1)
+    multus_interfaces: tuple[str, ...]
+    """Multus subnets, device index 1, 2, ... in order; `[]` makes a plain system node group (no boot
+    step, no startup taint, no ENI permissions, no `eks-multus.io/multus` label) for CoreDNS and the like."""
     labels: dict[str, str] = Field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     root_volume_size: int = Field(default=20, ge=20, le=16384)
     metadata_hop_limit: int = Field(default=2, ge=1, le=64)
+    ami_release_version: str | None = None
+    """Pin the EKS AL2023 AMI release (amazon-eks-ami tag, e.g. v20260930) instead of following `recommended`."""
+    ami_id: str | None = None
+    """Pin an AMI id (ami-...) instead of the EKS AL2023 SSM parameter."""
+
+    @property
+    def is_multus(self) -> bool:
+        """Whether the nodes carry multus ENIs (False for a system node group)."""
+        return bool(self.multus_interfaces)
 
 
 class Route(Model):

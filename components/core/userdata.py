@@ -53,7 +53,9 @@ def compressed(data: bytes) -> str:
 
 def node_labels(group: NodeGroup) -> dict[str, str]:
     """Labels that let workloads select nodes by the multus subnets they carry."""
-    labels = {f"{LABEL_PREFIX}/node-group": group.name, f"{LABEL_PREFIX}/multus": "true"}
+    labels = {f"{LABEL_PREFIX}/node-group": group.name}
+    if group.is_multus:
+        labels[f"{LABEL_PREFIX}/multus"] = "true"
     for name in group.multus_interfaces:
         labels[f"subnet.{LABEL_PREFIX}/{name}"] = "true"
     labels.update(group.labels)
@@ -143,10 +145,9 @@ def cloud_config(cfg: StackConfig, group: NodeGroup) -> dict:
 
 
 def render_user_data(cfg: StackConfig, group: NodeGroup, cluster: ClusterInfo) -> str:
-    parts = [
-        ("application/node.eks.aws", "---\n" + dump_yaml(node_config(cfg, group, cluster))),
-        ("text/cloud-config", "#cloud-config\n" + dump_yaml(cloud_config(cfg, group))),
-    ]
+    parts = [("application/node.eks.aws", "---\n" + dump_yaml(node_config(cfg, group, cluster)))]
+    if group.is_multus:  # a system node group has no multus ENIs to bring up
+        parts.append(("text/cloud-config", "#cloud-config\n" + dump_yaml(cloud_config(cfg, group))))
     out = ["MIME-Version: 1.0", f'Content-Type: multipart/mixed; boundary="{BOUNDARY}"', ""]
     for content_type, body in parts:
         out += [f"--{BOUNDARY}", f"Content-Type: {content_type}; charset=us-ascii", "", body.rstrip("\n"), ""]

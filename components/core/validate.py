@@ -7,6 +7,7 @@ a bad stack is refused before any resource is registered.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections import Counter, defaultdict
@@ -15,6 +16,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from pydantic.alias_generators import to_camel
 
+from .egress import no_nat_issues
 from .errors import ConfigIssue
 from .images import ECR_ACCOUNTS, check_image_reference
 from .ipplan import RFC1918, plan_vpc_subnets, ranges_overlap, secondary_cidr_problem
@@ -41,6 +43,7 @@ from .topology import (
     touches_aws_reserved,
     whole_eni_candidates,
 )
+from .versions import eks_version, eks_versions, plan_date
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -50,6 +53,8 @@ VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 ADDON_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.\d+$")
 K8S_VERSION = re.compile(r"^1\.(\d+)$")
+AMI_RELEASE = re.compile(r"^v20\d{6}$")
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
 LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 SRIOV_RESOURCE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -58,7 +63,7 @@ PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 PCI_ID = re.compile(r"^[0-9a-f]{4}$")
 
 MIN_KUBERNETES_MINOR = 30  # AL2023 is the only EKS AMI family from 1.33; nodeadm from 1.30 on.
-MIN_VPC_CNI = (1, 19, 0)  # earlier releases rewrite security groups on no_manage ENIs.
+MIN_VPC_CNI = (1, 22, 3)  # earlier releases never decrease the unmanaged-ENI count (amazon-vpc-cni-k8s #3544).
 MIN_MULTUS_MEMORY = 200 * 1024**2
 MAX_IFNAME = 15
 
@@ -66,6 +71,9 @@ MAX_IFNAME = 15
 def validate(cfg: StackConfig) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     for check in (_cluster, _vpc, _multus_subnets, _node_groups, _networks, _ipam_overlaps, _sriov, _multus, _whereabouts):
+        issues.extend(check(cfg))
+    # Versions and support dates, AMI pins, a VPC without NAT (issue 12 items 6, 7, 9).
+    for check in (_kubernetes_offered, _node_images, _without_nat):
         issues.extend(check(cfg))
     return issues
 
@@ -83,7 +91,7 @@ def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
         yield ConfigIssue(
             "cluster.kubernetesVersion",
             f"`{c.kubernetes_version}` is not a Kubernetes minor version",
-            'write it quoted as "1.<minor>", e.g. "1.33"',
+            'write it quoted as "1.<minor>", e.g. "1.35"',
         )
     elif int(m.group(1)) < MIN_KUBERNETES_MINOR:
         yield ConfigIssue(
@@ -95,20 +103,21 @@ def _cluster(cfg: StackConfig) -> Iterator[ConfigIssue]:
         yield ConfigIssue(
             "cluster.podIdentityAgentVersion",
             f"`{c.pod_identity_agent_version}` is not an EKS add-on version",
-            "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.3.9-eksbuild.3",
+            "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.3.10-eksbuild.3",
         )
     v = ADDON_VERSION.match(c.vpc_cni_version)
     if not v:
         yield ConfigIssue(
             "cluster.vpcCniVersion",
             f"`{c.vpc_cni_version}` is not an EKS add-on version",
-            "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.20.4-eksbuild.2",
+            "write it as vMAJOR.MINOR.PATCH-eksbuild.N, e.g. v1.22.3-eksbuild.1",
         )
     elif tuple(int(x) for x in v.groups()) < MIN_VPC_CNI:
         yield ConfigIssue(
             "cluster.vpcCniVersion",
-            f"{c.vpc_cni_version} rewrites the security groups of no_manage ENIs (fixed in v1.19.0)",
-            "use v1.19.0-eksbuild.1 or later",
+            f"{c.vpc_cni_version} counts unmanaged (no_manage) ENIs up but never down "
+            "(amazon-vpc-cni-k8s #3544, fixed in v1.22.3; before v1.19.0 it also rewrote their security groups)",
+            "use v1.22.3-eksbuild.1 or later",
         )
     svc = c.service_cidr
     if not any(svc.subnet_of(b) for b in RFC1918) or not 12 <= svc.prefixlen <= 24:
@@ -605,3 +614,51 @@ def _whereabouts(cfg: StackConfig) -> Iterator[ConfigIssue]:
             f"`{cfg.whereabouts.reconciler_schedule}` is not a 5-field cron expression",
             'write it like "30 4 * * *"',
         )
+
+
+def _kubernetes_offered(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """A created cluster's version must be one EKS creates on the plan date (see versions.plan_date)."""
+    yield from kubernetes_offered_on(cfg, plan_date())
+
+
+def kubernetes_offered_on(cfg: StackConfig, on: dt.date) -> Iterator[ConfigIssue]:
+    c = cfg.cluster
+    if c.existing is not None or not K8S_VERSION.match(c.kubernetes_version):
+        return  # an existing cluster reports its own version; a malformed one is refused in _cluster
+    known = eks_versions()
+    offered = [v for v, row in known.items() if row.phase(on) in ("standard", "extended")]
+    info = eks_version(c.kubernetes_version)
+    hint = f"use one of {', '.join(offered)} (data/eks-versions.json lists what EKS offers)"
+    if info is None:
+        yield ConfigIssue("cluster.kubernetesVersion", f"EKS does not offer Kubernetes {c.kubernetes_version}", hint)
+    elif info.phase(on) == "ended":
+        yield ConfigIssue(
+            "cluster.kubernetesVersion",
+            f"EKS extended support for {c.kubernetes_version} ended on {info.end_of_extended_text}; EKS no longer creates such clusters",
+            hint,
+        )
+    elif info.phase(on) == "unreleased":
+        yield ConfigIssue("cluster.kubernetesVersion", f"EKS does not offer Kubernetes {c.kubernetes_version} yet", hint)
+
+
+def _node_images(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """AMI pins: one kind at a time, in the shapes AWS uses."""
+    for i, g in enumerate(cfg.node_groups):
+        p = f"nodeGroups[{i}]"
+        if g.ami_release_version is not None and g.ami_id is not None:
+            yield ConfigIssue(
+                f"{p}.amiId", "conflicts with amiReleaseVersion: pin one or the other", f"remove {p}.amiId or {p}.amiReleaseVersion"
+            )
+        if g.ami_release_version is not None and not AMI_RELEASE.match(g.ami_release_version):
+            yield ConfigIssue(
+                f"{p}.amiReleaseVersion",
+                f"`{g.ami_release_version}` is not an EKS AMI release",
+                "write the amazon-eks-ami release tag, e.g. v20260930",
+            )
+        if g.ami_id is not None and not AMI_ID.match(g.ami_id):
+            yield ConfigIssue(f"{p}.amiId", f"`{g.ami_id}` is not an AMI id", "use the id shown by EC2, e.g. ami-0123456789abcdef0")
+
+
+def _without_nat(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """A created VPC without NAT: only what the VPC endpoints reach (see egress.py)."""
+    yield from no_nat_issues(cfg)

@@ -40,7 +40,7 @@ cfg = validated(
     StackConfig(
         stack=pulumi.get_stack(),
         region=region,
-        cluster=ClusterConfig(name=f"multus-lib-{pulumi.get_stack()}", kubernetes_version="1.33"),
+        cluster=ClusterConfig(name=f"multus-lib-{pulumi.get_stack()}", kubernetes_version="1.35"),
         vpc=VpcConfig(cidr=IPv4Network("10.60.0.0/16"), availability_zones=(zone,), nat_gateways="single"),
         multus_subnets=(
             MultusSubnet(name="fronthaul", availability_zone=zone, cidr=IPv4Network("100.64.0.0/20")),

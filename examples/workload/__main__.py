@@ -2,7 +2,7 @@
 
 Everything it needs comes from the platform's outputs: the kubeconfig (secret),
 the annotation key, and per network the annotation value and the node selector
-of the nodes that carry the network's subnet.
+of the nodes that carry the network's subnet, with the tolerations those nodes' taints ask for.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ pod = k8s.core.v1.Pod(
     spec=chosen.apply(
         lambda net: {
             "nodeSelector": net["nodeSelector"],
+            "tolerations": net.get("tolerations", []),
             "containers": [
                 {
                     "name": "network-multitool",

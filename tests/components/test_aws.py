@@ -161,7 +161,7 @@ def test_vpc_cni_gets_its_own_role_through_pod_identity_before_nodes_join():
     policy = one(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "eks-multus-cluster-vpc-cni")
     assert policy.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" and role.urn in policy.dependencies
     agent = one(prod, "aws:eks/addon:Addon", "eks-multus-cluster-pod-identity-agent")
-    assert (agent.inputs["addonName"], agent.inputs["addonVersion"]) == ("eks-pod-identity-agent", "v1.3.9-eksbuild.3")
+    assert (agent.inputs["addonName"], agent.inputs["addonVersion"]) == ("eks-pod-identity-agent", "v1.3.10-eksbuild.3")
     association = one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "eks-multus-cluster-vpc-cni")
     assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("kube-system", "aws-node")
     assert association.inputs["clusterName"] == "eks-multus-prod"
@@ -209,8 +209,8 @@ def test_cluster_control_plane_settings():
     i = cluster.inputs
     assert i["skipDefaultNodeGroup"] is True
     assert i["authenticationMode"] == "API"
-    assert i["name"] == "eks-multus-prod" and i["version"] == "1.33"
-    assert i["vpcCniOptions"]["addonVersion"] == "v1.20.4-eksbuild.2"
+    assert i["name"] == "eks-multus-prod" and i["version"] == "1.35"
+    assert i["vpcCniOptions"]["addonVersion"] == "v1.22.3-eksbuild.1"
     assert i["kubernetesServiceIpAddressRange"] == "172.20.0.0/16"
     assert len(i["privateSubnetIds"]) == 2 and len(i["publicSubnetIds"]) == 2
 

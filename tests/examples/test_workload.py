@@ -59,3 +59,18 @@ def test_a_network_the_platform_lacks_is_a_clear_error():
         _run(network="default/nope")
     assert "eks-multus-workload:network: `default/nope` is not a network" in str(err.value)
     assert "default/ipvlan-conf-1" in str(err.value)
+
+
+def test_the_pod_tolerates_the_taints_of_the_nodes_that_carry_its_network():
+    # static-l3's edge nodes carry the `edge=true:NoSchedule` taint; the platform's outputs say so per network
+    outputs = dict(planned("static-l3").outputs, kubeconfig="k")
+    assert outputs["networks"]["telco/media"]["tolerations"] == [
+        {"key": "edge", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+    ]
+    mocks = PlanMocks("us-east-2", stack_references={"o/eks-multus/static-l3": outputs})
+    flat = {"eks-multus-workload:platformStack": "o/eks-multus/static-l3", "eks-multus-workload:network": "telco/media"}
+    result = run_program(flat, "static-l3", main=MAIN, project="eks-multus-workload", mocks=mocks)
+    (pod,) = of_type(result, "kubernetes:core/v1:Pod")
+    assert pod.inputs["spec"]["tolerations"] == outputs["networks"]["telco/media"]["tolerations"]
+    assert pod.inputs["spec"]["nodeSelector"] == {"subnet.eks-multus.io/media": "true"}
+    assert pod.inputs["metadata"]["namespace"] == "telco"

@@ -72,7 +72,9 @@ CASES = [
     ("missing-region", "dev", lambda f: f.pop("aws:region"), "aws:region", "not set"),
     ("bool-type", "dev", _set("sriov", ["enabled"], "sometimes"), "sriov.enabled", "true or false"),
     # cluster
-    ("old-vpc-cni", "dev", _set("cluster", ["vpcCniVersion"], "v1.18.5-eksbuild.1"), "cluster.vpcCniVersion", "v1.19.0"),
+    ("old-vpc-cni", "dev", _set("cluster", ["vpcCniVersion"], "v1.18.5-eksbuild.1"), "cluster.vpcCniVersion", "v1.22.3"),
+    ("vpc-cni-3544", "dev", _set("cluster", ["vpcCniVersion"], "v1.22.2-eksbuild.1"), "cluster.vpcCniVersion", "#3544"),
+    ("k8s-not-offered", "dev", _set("cluster", ["kubernetesVersion"], "1.99"), "cluster.kubernetesVersion", "EKS does not offer"),
     ("old-k8s", "dev", _set("cluster", ["kubernetesVersion"], "1.27"), "cluster.kubernetesVersion", "older"),
     ("service-overlap", "dev", _set("cluster", ["serviceCidr"], "10.20.0.0/16"), "cluster.serviceCidr", "overlaps vpc.cidr"),
     # VPC and secondary CIDR
@@ -429,3 +431,16 @@ def test_opt_in_allows_host_local_on_several_nodes():
 def test_reference_stacks_are_valid():
     assert load("dev").networks[0].name == "ipvlan-conf-1"
     assert len(load("prod").node_groups) == 2
+
+
+@pytest.mark.parametrize(
+    "changes,path,words",
+    [
+        ({"amiReleaseVersion": "20260930"}, "nodeGroups[0].amiReleaseVersion", "e.g. v20260930"),
+        ({"amiId": "ami-xyz"}, "nodeGroups[0].amiId", "not an AMI id"),
+        ({"amiId": "ami-0123456789abcdef0", "amiReleaseVersion": "v20260930"}, "nodeGroups[0].amiId", "pin one or the other"),
+    ],
+)
+def test_ami_pins_are_checked(changes, path, words):
+    errors = errors_of("dev", lambda f: ns(f, "nodeGroups")[0].update(changes))
+    assert any(e.startswith(f"eks-multus:{path}:") and words in e for e in errors), errors
