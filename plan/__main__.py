@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from components.core.advice import advise
 from components.core.errors import ConfigError
-from components.core.loader import load_config, read_stack_file
+from components.core.loader import read_stack_file
 
 from .render import tree, write_plan
 from .runner import ROOT, ProgramError, run_program
@@ -26,13 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml") if args.config else args.stack
     try:
         flat = read_stack_file(path)
-        warnings = advise(load_config(flat, stack))
         result = run_program(flat, stack)
     except (ConfigError, ProgramError) as exc:
         print(f"error: {path}: {exc}", file=sys.stderr)
         return 1
-    for issue in warnings:
-        print(f"warning: {issue.render()}", file=sys.stderr)
+    for message in result.warnings:
+        print(f"warning: {message}", file=sys.stderr)
     out = Path(args.out) if args.out else ROOT / "build" / "plan" / stack
     write_plan(result, out)
     if not args.quiet:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
+import logging
 import runpy
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ class PlanResult:
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any]
+    warnings: list[str]
+    """What the program logged at warning level (`pulumi.log.warn`), in order."""
 
 
 class ProgramError(Exception):
@@ -50,9 +53,10 @@ def run_program(
     region = str(flat_config.get("aws:region") or "us-east-1")
     mocks = mocks or PlanMocks(region)
     monitor = PlanMonitor(mocks)
+    log = _EngineLog()
 
     def run() -> PlanResult:
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=log.logger)
         pulumi.runtime.set_all_config(config_values(flat_config))
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
@@ -60,10 +64,24 @@ def run_program(
             raise ProgramError(str(exc)) from None
         finally:
             _drain_rpcs()
-        return PlanResult(stack, list(monitor.registrations), _resolve_outputs())
+        return PlanResult(stack, list(monitor.registrations), _resolve_outputs(), log.warnings)
 
     # A fresh context: the SDK keeps its settings and root stack in context variables.
     return contextvars.Context().run(run)
+
+
+class _EngineLog(logging.Handler):
+    """Collects the engine log of one run instead of letting the root logger print it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("eks-multus-plan-engine")
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.warnings.append(record.getMessage())
 
 
 def _drain_rpcs() -> None:

@@ -134,4 +134,5 @@ def test_warnings_are_printed_and_do_not_stop_the_plan(tmp_path, monkeypatch, ca
     assert main(["--stack", "dev", "--out", str(tmp_path), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "warning: eks-multus:cluster.kubernetesVersion: " in err and "is a test warning; nothing to do" in err
+    assert err.count("is a test warning") == 1, err  # the program's log, printed once (not also by the root logger)
     assert (tmp_path / "resources.json").exists()
