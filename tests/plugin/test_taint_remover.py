@@ -340,3 +340,23 @@ def test_imports_only_the_standard_library():
     done = subprocess.run([sys.executable, "-c", probe, str(PROGRAM)], capture_output=True, text=True, check=True)
     modules = set(json.loads(done.stdout))
     assert modules and modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
+
+
+def test_the_patches_it_sends_pass_the_admission_policy(world):
+    policy_check = pytest.importorskip("tests.pure.test_admission_policy")
+    node, api, env = world
+    node.write_status(False, "no free ENI slot")
+    assert once(env).returncode == 0
+    node.all_ready()
+    assert once(env).returncode == 0
+    node.link("ens6", MACS["ens6"], up=False)
+    assert once(env).returncode == 0
+    api.change_node(NODE, lambda n: n["spec"].pop("taints"))
+    assert once(env).returncode == 0
+    assert len(api.admitted) == 4
+    policy = policy_check._policy("nodes")
+    for change in api.admitted:
+        assert policy_check.admit(policy, change.new, change.old, node=NODE) is None
+        assert policy_check.admit(policy, change.new, change.old, node=OTHER) is not None
+    event_policy = policy_check._policy("events")
+    assert api.events and all(policy_check.admit(event_policy, e, None, node=NODE) is None for e in api.events)
