@@ -8,7 +8,7 @@ real server, not our program:
 - `GET /api/v1/nodes/<name>`: the object, or 404 NotFound.
 - `PATCH /api/v1/nodes/<name>` with `application/json-patch+json` (RFC 6902,
   JSON pointers per RFC 6901) or `application/merge-patch+json` (RFC 7386). A
-  patch that cannot be applied, including a failed `test` op, is 422
+  patch that cannot be decoded is 400; one that cannot be applied, including a failed `test` op, is 422
   (k8s.io/apiserver `pkg/endpoints/handlers/patch.go`: jsonpatch apply errors
   become StatusUnprocessableEntity). A patched object whose resourceVersion is
   not the stored one is 409 Conflict (optimistic concurrency, API concepts
@@ -231,6 +231,8 @@ class ApiServer:
             hook, self.before_patch = self.before_patch, None
             hook(self, name)
             node = self.nodes[name]
+        if content_type == "application/json-patch+json" and not isinstance(body, list):
+            return 400, _status(400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
         try:
             if content_type == "application/json-patch+json":
                 patched = apply_json_patch(node, body)

@@ -229,6 +229,15 @@ def test_after_a_reboot_the_taint_comes_back_while_not_ready(world):
     assert last.body[0]["path"] == "/metadata/resourceVersion", "with no taint list to test, the patch tests the resourceVersion"
 
 
+def test_a_node_that_never_ran_the_boot_step_gets_no_taint_added(world):
+    # A node from before the readiness gate has no status file; tainting it would stall a rolling upgrade.
+    _, api, env = world
+    api.change_node(NODE, lambda n: n["spec"].update(taints=[DEDICATED]))
+    assert once(env).returncode == 0
+    assert taints(api) == [DEDICATED]
+    assert "has not written" in annotation(api)
+
+
 def test_a_concurrent_taint_change_is_kept(world):
     node, api, env = world
     node.all_ready()
