@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from components.core import readiness
+from tests.conftest import IN_CI
 from tests.helpers import ROOT
 from tests.plugin.apiserver_standin import ApiServer, serve, write_tls_files
 
@@ -322,6 +323,45 @@ def test_the_loop_lifts_the_taint_when_multus_arrives_then_stays_quiet(world, tm
             proc.kill()
             proc.wait()
         log.close()
+
+
+REAL_LINKS = """
+set -e
+mount -t sysfs sysfs /sys
+ip link add ens6 address {mac} type veth peer name peer6
+ip link set ens6 up
+{python} {program} --check && exit 9
+ip link set peer6 up
+sleep 0.3
+{python} {program} --check
+ip link set ens6 down
+{python} {program} --check && exit 9
+exit 0
+"""
+
+
+def test_reads_the_kernels_own_sysfs(tmp_path):
+    # A real link in a network namespace of its own, with sysfs mounted there: flags is "0x1003" and
+    # operstate "lowerlayerdown" while the veth peer is down (no carrier), "up" once it is up.
+    if os.geteuid() != 0 or subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True).returncode != 0:
+        if IN_CI:
+            pytest.fail("needs root and unshare")
+        pytest.skip("needs root and unshare")
+    node = Node(tmp_path / "node")
+    node.write_status(True, interfaces=[INTERFACES[0]])
+    node.multus_writes_config()
+    env = {
+        "PATH": os.environ["PATH"],
+        "EKS_MULTUS_STATUS_FILE": str(node.status),
+        "EKS_MULTUS_MULTUS_CONFIG": str(node.multus),
+    }
+    script = REAL_LINKS.format(mac=MACS["ens6"], python=sys.executable, program=PROGRAM)
+    done = subprocess.run(["unshare", "-n", "-m", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    first, second, third = done.stdout.strip().splitlines()
+    assert first == "not ready: multus-a (device index 1, eni-0a1b2c3d4e5f60001, 02:1a:2b:3c:4d:01): link ens6 is down"
+    assert second == "ready: 1 multus interface(s) up (multus-a), Multus config written"
+    assert third == first
 
 
 def test_defaults_are_the_readiness_contract():
