@@ -17,6 +17,7 @@ _EXPORTS = {
     "NetworkAttachments": "components.networks",
     "Whereabouts": "components.whereabouts",
     "SriovDevicePlugin": "components.sriov",
+    "ReadinessGate": "components.readiness",
     "MultusPlatform": "components.platform",
     "load_stack_config": "components.config",
     "validated": "components.config",

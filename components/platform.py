@@ -6,12 +6,13 @@ import pulumi
 
 from .cluster import MultusCluster
 from .core.egress import needs_endpoints
-from .core.manifests import uses_whereabouts
+from .core.manifests import needs_readiness_gate, uses_whereabouts
 from .core.model import StackConfig
 from .endpoints import PrivateEndpoints
 from .multus import Multus
 from .networks import NetworkAttachments
 from .nodegroup import MultusNodeGroup
+from .readiness import ReadinessGate
 from .sriov import SriovDevicePlugin
 from .vpc import MultusVpc
 from .whereabouts import Whereabouts
@@ -64,6 +65,8 @@ class MultusPlatform(pulumi.ComponentResource):
         }
         k8s = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.cluster.provider})
         self.multus = Multus(f"{name}-multus", cfg, opts=k8s)
+        if needs_readiness_gate(cfg):
+            self.readiness = ReadinessGate(f"{name}-readiness", cfg, opts=k8s)
         ipam_deps: list[pulumi.Resource] = [self.multus]
         if uses_whereabouts(cfg):
             self.whereabouts = Whereabouts(f"{name}-whereabouts", cfg, opts=k8s)

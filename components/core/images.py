@@ -8,6 +8,10 @@ MULTUS_UPSTREAM = "ghcr.io/k8snetworkplumbingwg/multus-cni:v4.3.0-thick"
 MULTUS_EKS_TAG = "v4.1.4-eksbuild.3_thick"
 WHEREABOUTS = "ghcr.io/k8snetworkplumbingwg/whereabouts:v0.9.4"
 SRIOV_DEVICE_PLUGIN = "ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin:v3.11.0"
+TAINT_REMOVER_PYTHON = "public.ecr.aws/docker/library/python:3.13.9-alpine3.22"
+"""Runs the taint remover (standard library only). Docker official image, tag listed in
+docker-library/official-images `library/python`; ECR Public's mirror of Docker Hub's library images
+avoids Docker Hub's anonymous pull limit. Pinned by tag only: no digest was verified."""
 
 _DEFAULT_ACCOUNT = "602401143452"
 _DEFAULT_REGIONS = (

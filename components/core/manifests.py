@@ -15,8 +15,17 @@ from typing import Any
 from . import images
 from .cni import nad_config, to_spec_config
 from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
+from .readiness import (
+    MULTUS_CONFIG_FILE,
+    NOT_READY_TAINT_EFFECT,
+    NOT_READY_TAINT_KEY,
+    NOT_READY_TAINT_VALUE,
+    STATUS_ANNOTATION,
+    STATUS_DIR,
+    STATUS_FILE,
+)
 from .topology import whole_eni_candidates
-from .userdata import LABEL_PREFIX
+from .userdata import LABEL_PREFIX, asset
 
 NAMESPACE = "kube-system"
 PART_OF = {"app.kubernetes.io/part-of": "eks-multus", "app.kubernetes.io/managed-by": "pulumi"}
@@ -505,3 +514,216 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
         _service_account("sriov-device-plugin"),
         daemonset,
     ]
+
+
+# --- readiness gate: the taint remover ------------------------------------------------
+
+TAINT_REMOVER = "eks-multus-taint-remover"
+TAINT_REMOVER_ASSET = "eks-multus-taint-remover"
+TAINT_REMOVER_USER = f"system:serviceaccount:{NAMESPACE}:{TAINT_REMOVER}"
+TAINT_REMOVER_PROGRAM_DIR = "/opt/eks-multus"
+EVENT_NAMESPACE = "default"
+"""Where node events go: the kubelet's own node events use `default`, and `kubectl describe node` lists a node's events from any namespace."""
+NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"
+"""User-info extra of a pod-bound service-account token naming the pod's node (ServiceAccountTokenPodNodeInfo, on by default since Kubernetes 1.30)."""
+NODE_SPEC_FIELDS = ("podCIDR", "podCIDRs", "providerID", "unschedulable", "configSource", "externalID")
+"""Every NodeSpec field but `taints` (k8s.io/api core/v1 NodeSpec)."""
+
+
+def _cel(text: str) -> str:
+    return f"'{text}'"
+
+
+def _unchanged(path: str, fld: str) -> str:
+    new, old = f"object.{path}.{fld}", f"oldObject.{path}.{fld}"
+    return f"(has({new}) == has({old}) && (!has({new}) || {new} == {old}))"
+
+
+def node_policy_expressions() -> dict[str, str]:
+    """CEL of the node policy: its variables and validations (tested with a CEL evaluator in tests/pure)."""
+    key, value, effect = (_cel(x) for x in (NOT_READY_TAINT_KEY, NOT_READY_TAINT_VALUE, NOT_READY_TAINT_EFFECT))
+    ann, extra = _cel(STATUS_ANNOTATION), _cel(NODE_NAME_EXTRA)
+    new_ann, old_ann = "object.metadata.annotations", "oldObject.metadata.annotations"
+    return {
+        "ownNode": f"has(request.userInfo.extra) && {extra} in request.userInfo.extra"
+        f" && request.userInfo.extra[{extra}] == [object.metadata.name]",
+        "oldTaints": "has(oldObject.spec.taints) ? oldObject.spec.taints : []",
+        "newTaints": "has(object.spec.taints) ? object.spec.taints : []",
+        "onlyOurTaint": f"variables.newTaints.filter(t, t.key != {key}) == variables.oldTaints.filter(t, t.key != {key})"
+        f" && size(variables.newTaints.filter(t, t.key == {key})) <= 1"
+        f" && variables.newTaints.filter(t, t.key == {key}).all(t, t.value == {value} && t.effect == {effect})",
+        "onlyOurAnnotation": f"(!has({new_ann}) || {new_ann}.all(k, k == {ann} || (has({old_ann}) && k in {old_ann} && {old_ann}[k] == {new_ann}[k])))"
+        f" && (!has({old_ann}) || {old_ann}.all(k, k == {ann} || (has({new_ann}) && k in {new_ann})))",
+        "restUnchanged": " && ".join(
+            [_unchanged("metadata", f) for f in ("labels", "finalizers", "ownerReferences")]
+            + [_unchanged("spec", f) for f in NODE_SPEC_FIELDS]
+        ),
+    }
+
+
+def event_policy_expression() -> str:
+    extra = _cel(NODE_NAME_EXTRA)
+    return (
+        f"object.involvedObject.kind == 'Node' && has(request.userInfo.extra) && {extra} in request.userInfo.extra"
+        f" && request.userInfo.extra[{extra}] == [object.involvedObject.name]"
+    )
+
+
+def _policy(name: str, resource: str, operation: str, variables: list[Obj], validations: list[Obj]) -> list[Obj]:
+    spec: Obj = {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": [operation], "resources": [resource]}]
+        },
+        "matchConditions": [{"name": "taint-remover-only", "expression": f"request.userInfo.username == {_cel(TAINT_REMOVER_USER)}"}],
+    }
+    if variables:
+        spec["variables"] = variables
+    spec["validations"] = validations
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": _meta(name, namespace=None),
+            "spec": spec,
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": _meta(name, namespace=None),
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
+        },
+    ]
+
+
+def taint_remover_policies() -> list[Obj]:
+    """Narrow the remover's `patch nodes` to its own node and to the one taint and annotation."""
+    cel = node_policy_expressions()
+    node_rules = [
+        ("ownNode", "the taint remover may change only the node its pod runs on"),
+        (
+            "onlyOurTaint",
+            f"the taint remover may add or remove only {NOT_READY_TAINT_KEY}={NOT_READY_TAINT_VALUE}:{NOT_READY_TAINT_EFFECT}",
+        ),
+        ("onlyOurAnnotation", f"the taint remover may change only the {STATUS_ANNOTATION} annotation"),
+        ("restUnchanged", "the taint remover may not change labels, finalizers, owner references or any other node spec field"),
+    ]
+    nodes = _policy(
+        f"{TAINT_REMOVER}-nodes",
+        "nodes",
+        "UPDATE",
+        [{"name": n, "expression": cel[n]} for n in ("oldTaints", "newTaints")],
+        [{"expression": cel[n], "message": message, "reason": "Forbidden"} for n, message in node_rules],
+    )
+    events = _policy(
+        f"{TAINT_REMOVER}-events",
+        "events",
+        "CREATE",
+        [],
+        [
+            {
+                "expression": event_policy_expression(),
+                "message": "the taint remover may report only about its own node",
+                "reason": "Forbidden",
+            }
+        ],
+    )
+    return nodes + events
+
+
+def taint_remover_program() -> str:
+    return asset(TAINT_REMOVER_ASSET).decode()
+
+
+def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
+    """Program (ConfigMap), identity, RBAC, admission policies and the DaemonSet on multus nodes."""
+    program = taint_remover_program()
+    labels = {"tier": "node", "app": TAINT_REMOVER}
+    taint = f"{NOT_READY_TAINT_KEY}={NOT_READY_TAINT_VALUE}:{NOT_READY_TAINT_EFFECT}"
+    env = [
+        {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+        {"name": "EKS_MULTUS_TAINT", "value": taint},
+        {"name": "EKS_MULTUS_STATUS_FILE", "value": STATUS_FILE},
+        {"name": "EKS_MULTUS_MULTUS_CONFIG", "value": MULTUS_CONFIG_FILE},
+        {"name": "EKS_MULTUS_STATUS_ANNOTATION", "value": STATUS_ANNOTATION},
+        {"name": "EKS_MULTUS_EVENT_NAMESPACE", "value": EVENT_NAMESPACE},
+    ]
+    cni_dir = MULTUS_CONFIG_FILE.rsplit("/", 1)[0]
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": _meta(TAINT_REMOVER, labels=labels),
+        "spec": {
+            "selector": {"matchLabels": {"name": TAINT_REMOVER}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": {"name": TAINT_REMOVER, **labels}, "annotations": {CHECKSUM_ANNOTATION: checksum(program)}},
+                "spec": {
+                    # The host's network namespace, so /sys/class/net lists the node's links.
+                    "hostNetwork": True,
+                    "serviceAccountName": TAINT_REMOVER,
+                    "priorityClassName": "system-node-critical",
+                    "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
+                    "tolerations": _TOLERATE_ALL,
+                    "terminationGracePeriodSeconds": 5,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 65534,
+                        "runAsGroup": 65534,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "taint-remover",
+                            "image": images.TAINT_REMOVER_PYTHON,
+                            "command": ["python3", f"{TAINT_REMOVER_PROGRAM_DIR}/{TAINT_REMOVER}"],
+                            "env": env,
+                            "resources": _guaranteed("20m", "48Mi"),
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": [
+                                {"name": "program", "mountPath": TAINT_REMOVER_PROGRAM_DIR, "readOnly": True},
+                                {"name": "status", "mountPath": STATUS_DIR, "readOnly": True},
+                                {"name": "cni-net-dir", "mountPath": cni_dir, "readOnly": True},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "program", "configMap": {"name": TAINT_REMOVER, "items": [{"key": TAINT_REMOVER, "path": TAINT_REMOVER}]}},
+                        _host_path("status", STATUS_DIR, "DirectoryOrCreate"),
+                        _host_path("cni-net-dir", cni_dir, "DirectoryOrCreate"),
+                    ],
+                },
+            },
+        },
+    }
+    return [
+        *taint_remover_policies(),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TAINT_REMOVER, labels=labels), "data": {TAINT_REMOVER: program}},
+        _service_account(TAINT_REMOVER),
+        _cluster_role(TAINT_REMOVER, [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]),
+        _binding(TAINT_REMOVER, TAINT_REMOVER, TAINT_REMOVER),
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(f"{TAINT_REMOVER}-events", namespace=EVENT_NAMESPACE),
+            "rules": [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(f"{TAINT_REMOVER}-events", namespace=EVENT_NAMESPACE),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{TAINT_REMOVER}-events"},
+            "subjects": [{"kind": "ServiceAccount", "name": TAINT_REMOVER, "namespace": NAMESPACE}],
+        },
+        daemonset,
+    ]
+
+
+def needs_readiness_gate(cfg: StackConfig) -> bool:
+    """Only node groups with multus interfaces register with the startup taint (Team decision 4)."""
+    return any(g.multus_interfaces for g in cfg.node_groups)

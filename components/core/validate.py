@@ -32,6 +32,7 @@ from .model import (
     WhereaboutsIpam,
 )
 from .quantity import parse_quantity
+from .readiness import NOT_READY_TAINT_KEY
 from .topology import (
     IpamPlan,
     attachments,
@@ -70,7 +71,19 @@ MAX_IFNAME = 15
 
 def validate(cfg: StackConfig) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
-    for check in (_cluster, _vpc, _multus_subnets, _node_groups, _networks, _ipam_overlaps, _sriov, _multus, _whereabouts):
+    for check in (
+        _cluster,
+        _vpc,
+        _multus_subnets,
+        _node_groups,
+        _node_labels,
+        _node_taints,
+        _networks,
+        _ipam_overlaps,
+        _sriov,
+        _multus,
+        _whereabouts,
+    ):
         issues.extend(check(cfg))
     # Versions and support dates, AMI pins, a VPC without NAT (issue 12 items 6, 7, 9).
     for check in (_kubernetes_offered, _node_images, _without_nat):
@@ -662,3 +675,129 @@ def _node_images(cfg: StackConfig) -> Iterator[ConfigIssue]:
 def _without_nat(cfg: StackConfig) -> Iterator[ConfigIssue]:
     """A created VPC without NAT: only what the VPC endpoints reach (see egress.py)."""
     yield from no_nat_issues(cfg)
+
+
+# --- node labels and taints, as the kubelet parses them --------------------------------
+
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+QUALIFIED_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+KUBELET_LABELS = (
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/instance-type",
+    "beta.kubernetes.io/os",
+    "failure-domain.beta.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "kubernetes.io/arch",
+    "kubernetes.io/hostname",
+    "kubernetes.io/os",
+    "node.kubernetes.io/instance-type",
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+)
+"""Labels in kubernetes.io/k8s.io a kubelet may set on itself (k8s.io/kubelet pkg/apis/well_known_labels.go kubeletLabels)."""
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+"""...and the namespaces it may use, with their subdomains (kubeletLabelNamespaces)."""
+OWN_LABEL_NAMESPACES = ("eks-multus.io",)
+"""eks-multus sets these itself (eks-multus.io/multus, eks-multus.io/node-group, subnet.eks-multus.io/<subnet>)."""
+
+
+def _in_namespace(namespace: str, domain: str) -> bool:
+    return namespace == domain or namespace.endswith("." + domain)
+
+
+def qualified_name_problem(key: str) -> str | None:
+    """Why `key` is not a Kubernetes qualified name (apimachinery validation.IsQualifiedName), or None."""
+    parts = key.split("/")
+    if len(parts) > 2:
+        return "has more than one /"
+    name = parts[-1]
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix:
+            return "has an empty prefix before /"
+        if len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix):
+            return f"prefix `{prefix}` is not a DNS subdomain (lower-case letters, digits, - and ., at most 253 characters)"
+    if not name:
+        return "has an empty name"
+    if len(name) > 63:
+        return f"name `{name}` is longer than 63 characters"
+    if not QUALIFIED_NAME_PART.match(name):
+        return f"name `{name}` must be letters, digits, - _ and ., starting and ending with a letter or digit"
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    """Why `value` is not a label value (apimachinery validation.IsValidLabelValue), or None."""
+    if len(value) > 63:
+        return "is longer than 63 characters"
+    if value and not QUALIFIED_NAME_PART.match(value):
+        return "must be empty or letters, digits, - _ and ., starting and ending with a letter or digit"
+    return None
+
+
+def _label_namespace(key: str) -> str:
+    return key.split("/", 1)[0] if "/" in key else ""
+
+
+def _node_labels(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """The kubelet exits on --node-labels in kubernetes.io/k8s.io outside its allowed set
+    (cmd/kubelet/app/options/options.go ValidateKubeletFlags: "unknown 'kubernetes.io' or 'k8s.io' labels
+    specified with --node-labels"); our own namespaces are set by eks-multus."""
+    for i, g in enumerate(cfg.node_groups):
+        for key in g.labels:
+            path = f"nodeGroups[{i}].labels.{key}"
+            namespace = _label_namespace(key)
+            kubernetes = _in_namespace(namespace, "kubernetes.io") or _in_namespace(namespace, "k8s.io")
+            allowed = key in KUBELET_LABELS or any(_in_namespace(namespace, d) for d in KUBELET_LABEL_NAMESPACES)
+            if _in_namespace(namespace, "node-restriction.kubernetes.io"):
+                yield ConfigIssue(
+                    path,
+                    "node-restriction.kubernetes.io is reserved for labels only an administrator may set: "
+                    "the NodeRestriction admission plugin refuses it from a kubelet, and the kubelet refuses to start with it",
+                    "set it with `kubectl label node` after the node joins, or use your own prefix such as example.com/",
+                )
+            elif kubernetes and not allowed:
+                yield ConfigIssue(
+                    path,
+                    "the kubelet refuses to start with a kubernetes.io or k8s.io label outside its allowed set",
+                    f"use a prefix of your own (e.g. example.com/), {' or '.join(p + '/' for p in KUBELET_LABEL_NAMESPACES)}, "
+                    f"or one of: {', '.join(KUBELET_LABELS)}",
+                )
+            elif any(_in_namespace(namespace, d) for d in OWN_LABEL_NAMESPACES):
+                yield ConfigIssue(
+                    path,
+                    "eks-multus.io and subnet.eks-multus.io labels are set by eks-multus (multus, node-group, subnets)",
+                    "use a prefix of your own, e.g. example.com/",
+                )
+
+
+def _node_taints(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """What the kubelet's --register-with-taints parser accepts (k8s.io/kubernetes pkg/util/taints parseTaint:
+    qualified-name key, label-value value, NoSchedule|PreferNoSchedule|NoExecute), unique by key and effect as
+    the API server requires (pkg/apis/core/validation validateNodeTaints), minus the readiness gate's key."""
+    for i, g in enumerate(cfg.node_groups):
+        seen: dict[tuple[str, str], int] = {}
+        for j, taint in enumerate(g.taints):
+            p = f"nodeGroups[{i}].taints[{j}]"
+            problem = qualified_name_problem(taint.key)
+            if problem:
+                yield ConfigIssue(
+                    f"{p}.key", f"`{taint.key}` is not a valid taint key: it {problem}", "write it like example.com/dedicated"
+                )
+            elif taint.key == NOT_READY_TAINT_KEY:
+                yield ConfigIssue(
+                    f"{p}.key",
+                    f"{NOT_READY_TAINT_KEY} is the readiness gate's startup taint: eks-multus adds it to every multus node and lifts it",
+                    "remove this taint, or use a key of your own",
+                )
+            problem = label_value_problem(taint.value)
+            if problem:
+                yield ConfigIssue(f"{p}.value", f"`{taint.value}` is not a valid taint value: it {problem}", "write it like true or gpu-a")
+            ident = (taint.key, taint.effect)
+            if ident in seen:
+                yield ConfigIssue(
+                    p,
+                    f"{taint.key}:{taint.effect} is already set by taints[{seen[ident]}]; taints must be unique by key and effect",
+                    "keep one of them",
+                )
+            seen.setdefault(ident, j)
