@@ -43,6 +43,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         multus_subnet_ids: dict[str, pulumi.Input[str]],
         multus_security_group_id: pulumi.Input[str],
         attach_cni_policy: bool = False,
+        kubernetes_version: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
@@ -62,8 +63,9 @@ class MultusNodeGroup(pulumi.ComponentResource):
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
         aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
 
+        version = pulumi.Output.from_input(kubernetes_version if kubernetes_version is not None else cfg.cluster.kubernetes_version)
         ami = aws.ssm.get_parameter_output(
-            name=al2023_ami_parameter(cfg.cluster.kubernetes_version, group.instance_type),
+            name=version.apply(lambda v: al2023_ami_parameter(v, group.instance_type)),
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         user_data = pulumi.Output.all(endpoint, certificate_authority, service_cidr).apply(

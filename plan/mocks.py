@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -102,6 +102,10 @@ class PlanMocks(pulumi.runtime.Mocks):
                 oidcIssuer=f"oidc.eks.{self.region}.amazonaws.com/id/{digest(name, length=32).upper()}",
             )
             return f"{cluster_name}", out
+        if typ == "pulumi:index:Stash":
+            # The engine's built-in Stash keeps the first input it saw as `output`.
+            out["output"] = inputs.get("input")
+            return rid, out
         if typ == "aws:iam/role:Role":
             out.update(name=name, arn=f"arn:aws:iam::{ACCOUNT}:role/{name}")
             return name, out
@@ -156,8 +160,10 @@ class PlanMocks(pulumi.runtime.Mocks):
                     "endpointPublicAccess": True,
                     "publicAccessCidrs": [],
                 },
-                "version": "1.33",
+                # Not the config default, so a test can tell which version the nodes follow.
+                "version": "1.34",
                 "status": "ACTIVE",
+                "accessConfigs": [{"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": False}],
             }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/plan", "userId": "PLAN", "id": ACCOUNT}
@@ -175,6 +181,8 @@ class Registration:
     dependencies: list[str]
     provider: str = ""
     id: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The resource options that decide what an update does (see `update_options`)."""
 
 
 class PlanMonitor(MockMonitor):
@@ -200,10 +208,35 @@ class PlanMonitor(MockMonitor):
             dependencies=sorted(deps),
             provider=request.provider,
             id=response.id,
+            options=update_options(request),
         )
         with self._lock:
             self.registrations.append(record)
         return response
+
+
+def update_options(request: Any) -> dict[str, Any]:
+    """What the engine is told, besides inputs, that decides between update, replace and delete.
+
+    Field names of `RegisterResourceRequest` in pulumi/pulumi proto/pulumi/resource.proto,
+    filled by the Python SDK in sdk/python/lib/pulumi/runtime/resource.py: `protect` and
+    `retainOnDelete` are optional (unset is the engine default, false), `deleteBeforeReplace`
+    counts only with `deleteBeforeReplaceDefined`, aliases arrive as specs (`aliases`) or
+    URNs (`aliasURNs`), `replace_with` as URNs, `replacement_trigger` as a value.
+    """
+    aliases = [json_format.MessageToDict(a) for a in request.aliases] + [{"urn": u} for u in request.aliasURNs]
+    trigger = json_format.MessageToDict(request.replacement_trigger) if request.HasField("replacement_trigger") else None
+    return {
+        "aliases": aliases,
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace) if request.deleteBeforeReplaceDefined else None,
+        "deletedWith": request.deletedWith,
+        "ignoreChanges": list(request.ignoreChanges),
+        "protect": request.protect if request.HasField("protect") else None,
+        "replaceOnChanges": list(request.replaceOnChanges),
+        "replaceWith": sorted(request.replace_with),
+        "replacementTrigger": wire_to_plain(trigger),
+        "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
+    }
 
 
 def wire_to_plain(value: Any) -> Any:

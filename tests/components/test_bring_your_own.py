@@ -60,12 +60,12 @@ def test_existing_vpc_gets_a_new_cluster_in_its_private_subnets():
     byo = planned("byo-vpc")
     cluster = one(byo, "eks:index:Cluster", "eks-multus-cluster-eks")
     assert cluster.inputs["vpcId"] == "vpc-11112222"
-    assert cluster.inputs["privateSubnetIds"] == ["subnet-33334444"]
+    assert cluster.inputs["privateSubnetIds"] == ["subnet-33334444", "subnet-55556666"]  # two zones, as EKS needs
     assert "publicSubnetIds" not in cluster.inputs  # none given: no public load balancer subnets
     # secondaryCidrAssociated: true -> no second association
     assert not of_type(byo, "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation")
     assert byo.outputs["vpcId"] == "vpc-11112222"
-    assert byo.outputs["privateSubnetIds"] == {"us-west-2a": "subnet-33334444"}
+    assert byo.outputs["privateSubnetIds"] == {"us-west-2a": "subnet-33334444", "us-west-2b": "subnet-55556666"}
 
 
 def test_existing_cluster_nodes_keep_the_cni_policy_unless_told_otherwise():

@@ -281,7 +281,10 @@ def _byo_vpc(**changes):
     def mutate(flat):
         vpc = flat["eks-multus:vpc"]
         del vpc["cidr"], vpc["natGateways"]
-        vpc["existing"] = {"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}}
+        vpc["existing"] = {
+            "id": "vpc-0a1b2c3d4e5f60718",
+            "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223", "ap-northeast-2c": "subnet-0ccc3333dddd44445"},
+        }
         for key, value in changes.items():
             if value is None:
                 vpc.pop(key, None)
@@ -299,7 +302,8 @@ def _byo_cluster(**cluster_changes):
     def mutate(flat):
         _byo_vpc()(flat)
         cluster = flat.setdefault("eks-multus:cluster", {})
-        cluster.update({"name": "platform", "existing": {"kubeconfig": kubeconfig}}, **cluster_changes)
+        # An existing cluster reports its own version, so dev's kubernetesVersion goes.
+        cluster.update({"name": "platform", "kubernetesVersion": None, "existing": {"kubeconfig": kubeconfig}}, **cluster_changes)
         for key in [k for k, v in cluster.items() if v is None]:
             del cluster[key]
 
