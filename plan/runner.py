@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import json
 import runpy
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ def run_program(
             raise ProgramError(str(exc)) from None
         finally:
             _drain_rpcs()
+            # Outputs that failed with nobody awaiting them report it when they are collected; collect
+            # them now, not in the middle of a later ast.parse (CPython 3.11.7 then raises "AST
+            # constructor recursion depth mismatch" from the pytest assertion rewriter).
+            gc.collect()
         return PlanResult(stack, list(monitor.registrations), _resolve_outputs())
 
     # A fresh context: the SDK keeps its settings and root stack in context variables.
