@@ -166,6 +166,8 @@ class MultusVpc(pulumi.ComponentResource):
         )
 
         self.private_subnet_ids, self.public_subnet_ids = {}, {}
+        # A subnet whose CIDR changes (the carving follows the zone count) overlaps its successor: delete first.
+        replace_first = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         nat_ids: dict[str, pulumi.Output[str]] = {}
         nat_zones = nat_gateway_zones(cfg)
         for az in plan_vpc_subnets(cfg.vpc.cidr, cfg.vpc.availability_zones):
@@ -177,7 +179,7 @@ class MultusVpc(pulumi.ComponentResource):
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags=tags(f"public-{zone}", {**cluster_tag, "kubernetes.io/role/elb": "1"}),
-                opts=child,
+                opts=replace_first,
             )
             aws.ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_rt.id, opts=child)
             private = aws.ec2.Subnet(
@@ -186,7 +188,7 @@ class MultusVpc(pulumi.ComponentResource):
                 cidr_block=str(az.private),
                 availability_zone=zone,
                 tags=tags(f"private-{zone}", {**cluster_tag, "kubernetes.io/role/internal-elb": "1"}),
-                opts=child,
+                opts=replace_first,
             )
             self.public_subnet_ids[zone] = public.id
             self.private_subnet_ids[zone] = private.id

@@ -259,3 +259,9 @@ def test_options_are_in_resources_json(tmp_path):
     assert nad["options"]["aliases"] == [
         {"spec": {"name": "eks-multus-networks-networkattachmentdefinition-default-ipvlan-conf-1", "parentUrn": ""}}
     ]
+
+
+def test_every_subnet_is_deleted_before_its_replacement():
+    """EC2 keeps one subnet per CIDR range in a VPC; a replacement that overlaps must go first."""
+    subnets = [r for r in planned("prod").registrations if r.type == SUBNET]
+    assert len(subnets) == 8 and all(r.options["deleteBeforeReplace"] is True for r in subnets)
