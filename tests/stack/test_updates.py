@@ -24,6 +24,7 @@ an association's `subnetId`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from ipaddress import IPv4Network
 from typing import Any
@@ -265,3 +266,26 @@ def test_every_subnet_is_deleted_before_its_replacement():
     """EC2 keeps one subnet per CIDR range in a VPC; a replacement that overlaps must go first."""
     subnets = [r for r in planned("prod").registrations if r.type == SUBNET]
     assert len(subnets) == 8 and all(r.options["deleteBeforeReplace"] is True for r in subnets)
+
+
+def test_a_stack_from_before_content_names_keeps_its_resources():
+    """The state an earlier version left (old names, no anchor) upgrades without a create or delete."""
+    new = planned("prod")
+    old = copy.deepcopy(planned_with("prod", lambda f: None))
+    earlier = []
+    for r in old.registrations:
+        if r.type == STASH:
+            continue
+        names = [a["spec"]["name"] for a in r.options.get("aliases", []) if a.get("spec", {}).get("name")]
+        if names:
+            r.urn, r.name = r.urn.rsplit("::", 1)[0] + "::" + names[0], names[0]
+            r.options = {**r.options, "aliases": [], "replaceWith": []}
+        earlier.append(r)
+    old.registrations = earlier
+    steps = update_steps(old, new)
+    assert steps == [
+        ("create", next(r.urn for r in new.registrations if r.type == STASH and r.name.endswith("100.64.0.0/21"))),
+        ("create", next(r.urn for r in new.registrations if r.type == STASH and r.name.endswith("100.64.8.0/21"))),
+    ]
+    aws = Ec2StandIn(old)
+    aws.apply(new, steps, old)
