@@ -6,7 +6,8 @@ an address in an explicit reservation to a network interface on its own
 "explicit - You assign the reserved IP addresses to network interfaces").
 Each multus ENI still needs a primary address from the rest of the subnet;
 when none is left, creating it fails with `InsufficientFreeAddressesInSubnet`
-(EC2 API reference, error codes). So the unreserved part of a multus subnet
+(EC2 API reference, error codes: the subnet does not contain enough free
+private IP addresses). So the unreserved part of a multus subnet
 must hold one address per ENI that can exist at once: every node group's
 `maxSize` plus one instance launched during a rolling replacement, times the
 ENIs each node has in that subnet.

@@ -260,7 +260,7 @@ def nad_object(net: IpvlanNetwork | HostDeviceNetwork) -> Obj:
 
 
 ALWAYS_PRESENT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-"""Namespaces every Kubernetes cluster has (kube-apiserver creates and keeps them); never created here."""
+"""The four namespaces every cluster starts with (kubernetes.io, Concepts, Namespaces); never created here."""
 
 
 def created_namespaces(cfg: StackConfig) -> list[str]:
