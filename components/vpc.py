@@ -41,8 +41,12 @@ class MultusVpc(pulumi.ComponentResource):
         existing = cfg.vpc.existing
         if existing is not None:
             vpc_id: pulumi.Input[str] = existing.id
-            self.private_subnet_ids = dict(existing.private_subnet_ids)
-            self.public_subnet_ids = dict(existing.public_subnet_ids)
+            self.private_subnet_ids = {
+                az: self._existing_subnet("privateSubnetIds", az, sid, existing.id) for az, sid in existing.private_subnet_ids.items()
+            }
+            self.public_subnet_ids = {
+                az: self._existing_subnet("publicSubnetIds", az, sid, existing.id) for az, sid in existing.public_subnet_ids.items()
+            }
         else:
             vpc_id = self._create_vpc(name, cfg, tags, child)
 
@@ -98,6 +102,26 @@ class MultusVpc(pulumi.ComponentResource):
                 "multusSecurityGroupId": self.multus_security_group_id,
             }
         )
+
+    def _existing_subnet(self, key: str, zone: str, subnet_id: str, vpc_id: str) -> pulumi.Output[str]:
+        """`subnet_id`, once EC2 confirms it is in `zone` of the VPC, as config says.
+
+        The zone is what the config maps it to; only EC2 knows where it really is. A node in
+        another zone than its multus subnets cannot attach their ENIs, and a created cluster
+        whose subnets share one zone is refused by EKS, so a wrong mapping stops here.
+        """
+        found = aws.ec2.get_subnet_output(id=subnet_id, opts=pulumi.InvokeOutputOptions(parent=self))
+
+        def check(args: list) -> str:
+            actual_zone, actual_vpc = args
+            if (actual_zone, actual_vpc) != (zone, vpc_id):
+                raise pulumi.RunError(
+                    f"eks-multus:vpc.existing.{key}.{zone}: {subnet_id} is in {actual_zone} of {actual_vpc}, not in {zone} of "
+                    f"{vpc_id}; map each zone to a subnet of that zone in the VPC"
+                )
+            return subnet_id
+
+        return pulumi.Output.all(found.availability_zone, found.vpc_id).apply(check)
 
     def _reservations(self, name: str, cfg: StackConfig, s: MultusSubnet, subnet: aws.ec2.Subnet) -> None:
         """Explicit reservations for every IPAM range in subnet `s`, safe to change in one update.

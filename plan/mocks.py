@@ -73,10 +73,17 @@ def fake_kubeconfig(cluster_name: str) -> dict[str, Any]:
 class PlanMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for the cloud: ids, ARNs, eks.Cluster outputs, invokes."""
 
-    def __init__(self, region: str = "us-east-1", stack_references: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        stack_references: dict[str, dict[str, Any]] | None = None,
+        subnets: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self.region = region
         self.stack_references = stack_references or {}
         """Outputs of other stacks, by `org/project/stack`, for programs that read them."""
+        self.subnets = subnets or {}
+        """Existing subnets by id: `availabilityZone` and `vpcId`, as EC2 reports them."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
@@ -165,6 +172,11 @@ class PlanMocks(pulumi.runtime.Mocks):
                 "status": "ACTIVE",
                 "accessConfigs": [{"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": False}],
             }
+        if token == "aws:ec2/getSubnet:getSubnet":
+            sid = a.get("id", "")
+            if sid not in self.subnets:
+                raise ValueError(f"InvalidSubnetID.NotFound: the subnet ID '{sid}' does not exist")
+            return {"id": sid, **self.subnets[sid]}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/plan", "userId": "PLAN", "id": ACCOUNT}
         return {}
@@ -259,3 +271,13 @@ def wire_to_plain(value: Any) -> Any:
     if value == _UNKNOWN:
         return "[unknown]"
     return value
+
+
+def subnets_in_config(flat_config: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The subnets a stack's `vpc.existing` names, where it says they are (the plan's stand-in for EC2)."""
+    existing = (flat_config.get("eks-multus:vpc") or {}).get("existing") or {}
+    out = {}
+    for key in ("privateSubnetIds", "publicSubnetIds"):
+        for zone, sid in (existing.get(key) or {}).items():
+            out[sid] = {"availabilityZone": zone, "vpcId": existing.get("id", "")}
+    return out

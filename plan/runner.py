@@ -17,7 +17,7 @@ from pulumi.runtime.settings import SETTINGS, _get_rpc_manager, get_root_resourc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .mocks import PlanMocks, PlanMonitor, Registration
+from .mocks import PlanMocks, PlanMonitor, Registration, subnets_in_config
 
 PROJECT = "eks-multus"
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def run_program(
     """Execute the program file against `flat_config` and return what it registered."""
     main = main or ROOT / "__main__.py"
     region = str(flat_config.get("aws:region") or "us-east-1")
-    mocks = mocks or PlanMocks(region)
+    mocks = mocks or PlanMocks(region, subnets=subnets_in_config(flat_config))
     monitor = PlanMonitor(mocks)
 
     def run() -> PlanResult:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from components.core.userdata import node_labels
-from plan.mocks import PlanMocks, digest
+from plan.mocks import PlanMocks, digest, subnets_in_config
 from plan.render import kubernetes_objects
 from plan.runner import ProgramError, run_program
 from tests.components.plan_index import of_type, one
@@ -96,7 +96,7 @@ class _ClusterReports(PlanMocks):
     """getCluster answers as EKS would for another cluster; records what gets created."""
 
     def __init__(self, region: str, **reported) -> None:
-        super().__init__(region)
+        super().__init__(region, subnets=subnets_in_config(stack_flat("byo-cluster")))
         self.reported = reported
         self.created: list[str] = []
 
@@ -155,3 +155,17 @@ def test_multus_whereabouts_and_sriov_run_only_on_multus_nodes():
             assert ds["spec"]["template"]["spec"]["nodeSelector"] == {"eks-multus.io/multus": "true"}, ds["metadata"]["name"]
     # the label the selector needs is the one every multus node group registers with
     assert node_labels(load("byo-cluster").node_groups[0])["eks-multus.io/multus"] == "true"
+
+
+def test_an_existing_subnet_in_another_zone_than_config_says_stops_the_deployment():
+    """Only EC2 knows a subnet's zone; a node there could not attach its multus ENIs (or EKS would refuse)."""
+    flat = stack_flat("byo-vpc")
+    subnets = subnets_in_config(flat)
+    subnets["subnet-55556666"] = {"availabilityZone": "us-west-2a", "vpcId": "vpc-11112222"}  # mapped to 2b in config
+    mocks = PlanMocks("us-west-2", subnets=subnets)
+    with pytest.raises(ProgramError) as err:
+        run_program(flat, "byo-vpc", mocks=mocks)
+    assert (
+        "eks-multus:vpc.existing.privateSubnetIds.us-west-2b: subnet-55556666 is in us-west-2a of vpc-11112222, "
+        "not in us-west-2b of vpc-11112222"
+    ) in str(err.value)
