@@ -13,8 +13,8 @@
   cascade already deleted it.
 
 `Ec2StandIn` applies the steps with the AWS rules that break updates: reservations in a
-subnet may not overlap (VPC user guide, subnet CIDR reservations; CreateSubnetCidrReservation
-"must not overlap an existing reservation"), subnets of a VPC may not overlap
+subnet may not overlap (VPC user guide, subnet CIDR reservations; the CloudFormation
+`AWS::EC2::SubnetCidrReservation` Cidr: "must not overlap an existing reservation"), subnets of a VPC may not overlap
 (InvalidSubnet.Conflict, VPC user guide, subnet sizing), and a subnet has one route table
 association (Resource.AlreadyAssociated). Which inputs force a replacement follows
 terraform-provider-aws: every field of a reservation (`vpc_subnet_cidr_reservation.go`,
