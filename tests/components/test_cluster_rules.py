@@ -121,3 +121,18 @@ def test_replace_default_leaves_only_the_listed_ingress():
     sg = _sg(planned_with("dev", replace))
     assert sg.inputs["ingress"] == [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["100.64.0.0/24"]}]
     assert sg.inputs["egress"] == []  # an empty list: no egress at all
+
+
+def test_an_unused_existing_namespace_is_a_warning():
+    from components.core.advice import advise
+    from tests.helpers import load
+
+    def typo(flat):
+        flat["eks-multus:existingNamespaces"] = ["telko"]
+
+    (warning,) = advise(load("static-l3", typo))
+    assert warning.render() == (
+        "eks-multus:existingNamespaces[0]: no network uses namespace `telko`, so listing it changes nothing; "
+        "use one of the networks' namespaces (telco) or remove it"
+    )
+    assert advise(load("static-l3")) == []
