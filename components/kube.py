@@ -50,8 +50,9 @@ def register(prefix: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> 
     name = resource_name(prefix, obj)
     earlier = _earlier_name(prefix, obj)
     if earlier != name:
-        # Under server-side apply a rename without an alias is a create (which adopts the live
-        # object) followed by a delete of the same object (pulumi-kubernetes, upsertExistingObjects).
+        # Without an alias a rename is a create of an object that exists (refused, or with
+        # upsertExistingObjects adopted) and then a delete of that same object (pulumi-kubernetes
+        # Provider schema, upsertExistingObjects).
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=earlier)]))
     if cls is None:
         return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **kwargs)

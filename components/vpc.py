@@ -61,7 +61,7 @@ class MultusVpc(pulumi.ComponentResource):
         self.multus_subnet_ids = {}
         for s in cfg.multus_subnets:
             # Named by CIDR: a renamed subnet is a tag update, not a second subnet with the same CIDR
-            # (InvalidSubnet.Conflict); a new zone for the same CIDR must go before its replacement comes.
+            # (InvalidSubnet.Conflict); moved to another zone, the old one goes before the new one comes.
             key = f"{name}-multus-{s.cidr}"
             previously = [pulumi.Alias(name=f"{name}-{s.name}")]  # the name before eks-multus named subnets by CIDR
             subnet = aws.ec2.Subnet(
