@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from .core.existing import existing_cluster_problems
 from .core.iam import CNI_POLICY, POD_IDENTITY_TRUST, managed_policy_arn
 from .core.kubeconfig import endpoint_and_ca
 from .core.model import StackConfig
@@ -27,6 +28,8 @@ class MultusCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
     service_cidr: pulumi.Output[str]
+    kubernetes_version: pulumi.Output[str]
+    """The control plane's version, which the nodes' AMI follows (an existing cluster's own, from EKS)."""
     nodes_need_cni_policy: bool
     """Whether the VPC CNI takes its permissions from the node role."""
     node_dependencies: list[pulumi.Resource]
@@ -70,9 +73,14 @@ class MultusCluster(pulumi.ComponentResource):
     def _use_existing(self, cfg: StackConfig) -> None:
         assert cfg.cluster.existing is not None  # validated
         found = aws.eks.get_cluster_output(name=cfg.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
-        self.kubeconfig = pulumi.Output.secret(cfg.cluster.existing.kubeconfig)
+        # Known only once EKS answers: a cluster nodes cannot join stops the deployment here, before the
+        # provider (and so every Kubernetes object and node group after it) is registered.
+        modes = found.access_configs.apply(lambda configs: [c.authentication_mode for c in configs or []])
+        checked = pulumi.Output.all(found.name, found.version, modes).apply(_check_existing)
+        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(checked, cfg.cluster.existing.kubeconfig).apply(lambda a: a[1]))
+        self.kubernetes_version = checked
         self.nodes_need_cni_policy = cfg.cluster.existing.vpc_cni_uses_node_role
-        self.endpoint = found.endpoint
+        self.endpoint = pulumi.Output.all(checked, found.endpoint).apply(lambda a: a[1])
         self.certificate_authority = found.certificate_authorities.apply(lambda cas: cas[0].data)
         self.service_cidr = found.kubernetes_network_configs.apply(lambda nets: nets[0].service_ipv4_cidr)
         self.cluster_security_group_id = found.vpc_config.apply(lambda v: v.cluster_security_group_id)
@@ -105,6 +113,7 @@ class MultusCluster(pulumi.ComponentResource):
         self.endpoint = parsed.apply(lambda p: p[0])
         self.certificate_authority = parsed.apply(lambda p: p[1])
         self.service_cidr = pulumi.Output.from_input(str(c.service_cidr))
+        self.kubernetes_version = pulumi.Output.from_input(c.kubernetes_version)
         self.node_security_group_id = cluster.node_security_group_id
         self.cluster_security_group_id = cluster.cluster_security_group_id
         self._vpc_cni_identity(name, cfg, cluster)
@@ -149,3 +158,12 @@ class MultusCluster(pulumi.ComponentResource):
         )
         self.nodes_need_cni_policy = False
         self.node_dependencies = [agent, association]
+
+
+def _check_existing(args: list) -> str:
+    """The existing cluster's version, or a deployment error saying why nodes cannot join it."""
+    name, version, modes = args
+    problems = existing_cluster_problems(name, version, modes)
+    if problems:
+        raise pulumi.RunError("; ".join(problems))
+    return version

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 _TYPED: dict[tuple[str, str], Any] = {
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): k8s.apiextensions.v1.CustomResourceDefinition,
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
@@ -33,6 +34,14 @@ _FIELDS = {
 
 
 def resource_name(prefix: str, obj: dict[str, Any]) -> str:
+    """`<prefix>-<kind>-<namespace>/<name>`: one name per object (a `/` cannot be in either part)."""
+    meta = obj["metadata"]
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{prefix}-{obj['kind'].lower()}-{ns}{meta['name']}"
+
+
+def _earlier_name(prefix: str, obj: dict[str, Any]) -> str:
+    """The name before namespace and name were kept apart (`a-b`/`c` and `a`/`b-c` collided)."""
     meta = obj["metadata"]
     ns = f"{meta['namespace']}-" if meta.get("namespace") else ""
     return f"{prefix}-{obj['kind'].lower()}-{ns}{meta['name']}"
@@ -43,6 +52,12 @@ def register(prefix: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> 
     cls = _TYPED.get((obj["apiVersion"], obj["kind"]))
     kwargs = {arg: obj[key] for key, arg in _FIELDS.items() if key in obj}
     name = resource_name(prefix, obj)
+    earlier = _earlier_name(prefix, obj)
+    if earlier != name:
+        # Without an alias a rename is a create of an object that exists (refused, or with
+        # upsertExistingObjects adopted) and then a delete of that same object (pulumi-kubernetes
+        # Provider schema, upsertExistingObjects).
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=earlier)]))
     if cls is None:
         return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **kwargs)
     return cls(name, opts=opts, **kwargs)

@@ -43,6 +43,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         multus_subnet_ids: dict[str, pulumi.Input[str]],
         multus_security_group_id: pulumi.Input[str],
         attach_cni_policy: bool = False,
+        kubernetes_version: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
@@ -62,7 +63,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
         access = aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
 
-        image_id = self._image_id(cfg, group)
+        image_id = self._image_id(cfg, group, kubernetes_version)
         user_data = pulumi.Output.all(endpoint, certificate_authority, service_cidr).apply(
             lambda args: base64.b64encode(render_user_data(cfg, group, ClusterInfo(cluster_name, *args)).encode()).decode()
         )
@@ -151,10 +152,13 @@ class MultusNodeGroup(pulumi.ComponentResource):
         self.launch_template_id = launch_template.id
         self.register_outputs({"roleArn": self.role_arn, "asgName": self.asg_name, "launchTemplateId": self.launch_template_id})
 
-    def _image_id(self, cfg: StackConfig, group: NodeGroup) -> pulumi.Input[str]:
-        """The pinned AMI id, or the one the (release-pinned or recommended) SSM parameter holds."""
-        parameter = ami_parameter(cfg.cluster.kubernetes_version, group)
-        if parameter is None:
-            assert group.ami_id is not None  # ami_parameter returns None only for a pinned id
+    def _image_id(self, cfg: StackConfig, group: NodeGroup, kubernetes_version: pulumi.Input[str] | None) -> pulumi.Input[str]:
+        """The pinned AMI id, or the one the (release-pinned or recommended) SSM parameter holds.
+
+        The parameter follows the control plane's version (an existing cluster reports its own).
+        """
+        if group.ami_id is not None:
             return group.ami_id
+        version = pulumi.Output.from_input(kubernetes_version if kubernetes_version is not None else cfg.cluster.kubernetes_version)
+        parameter = version.apply(lambda v: ami_parameter(v, group))
         return aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self)).value

@@ -59,6 +59,7 @@ class MultusPlatform(pulumi.ComponentResource):
                 multus_subnet_ids=self.vpc.multus_subnet_ids,
                 multus_security_group_id=self.vpc.multus_security_group_id,
                 attach_cni_policy=self.cluster.nodes_need_cni_policy,
+                kubernetes_version=self.cluster.kubernetes_version,  # the AMI follows the control plane
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.cluster.node_dependencies, *node_prerequisites]),
             )
             for group in cfg.node_groups

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -73,10 +73,17 @@ def fake_kubeconfig(cluster_name: str) -> dict[str, Any]:
 class PlanMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for the cloud: ids, ARNs, eks.Cluster outputs, invokes."""
 
-    def __init__(self, region: str = "us-east-1", stack_references: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        stack_references: dict[str, dict[str, Any]] | None = None,
+        subnets: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self.region = region
         self.stack_references = stack_references or {}
         """Outputs of other stacks, by `org/project/stack`, for programs that read them."""
+        self.subnets = subnets or {}
+        """Existing subnets by id: `availabilityZone` and `vpcId`, as EC2 reports them."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
@@ -102,6 +109,10 @@ class PlanMocks(pulumi.runtime.Mocks):
                 oidcIssuer=f"oidc.eks.{self.region}.amazonaws.com/id/{digest(name, length=32).upper()}",
             )
             return f"{cluster_name}", out
+        if typ == "pulumi:index:Stash":
+            # The engine's built-in Stash keeps the first input it saw as `output`.
+            out["output"] = inputs.get("input")
+            return rid, out
         if typ == "aws:iam/role:Role":
             out.update(name=name, arn=f"arn:aws:iam::{ACCOUNT}:role/{name}")
             return name, out
@@ -156,9 +167,16 @@ class PlanMocks(pulumi.runtime.Mocks):
                     "endpointPublicAccess": True,
                     "publicAccessCidrs": [],
                 },
-                "version": "1.33",
+                # Not the config default, so a test can tell which version the nodes follow.
+                "version": "1.34",
                 "status": "ACTIVE",
+                "accessConfigs": [{"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": False}],
             }
+        if token == "aws:ec2/getSubnet:getSubnet":
+            sid = a.get("id", "")
+            if sid not in self.subnets:
+                raise ValueError(f"InvalidSubnetID.NotFound: the subnet ID '{sid}' does not exist")
+            return {"id": sid, **self.subnets[sid]}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/plan", "userId": "PLAN", "id": ACCOUNT}
         return {}
@@ -175,6 +193,8 @@ class Registration:
     dependencies: list[str]
     provider: str = ""
     id: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The resource options that decide what an update does (see `update_options`)."""
 
 
 class PlanMonitor(MockMonitor):
@@ -200,10 +220,35 @@ class PlanMonitor(MockMonitor):
             dependencies=sorted(deps),
             provider=request.provider,
             id=response.id,
+            options=update_options(request),
         )
         with self._lock:
             self.registrations.append(record)
         return response
+
+
+def update_options(request: Any) -> dict[str, Any]:
+    """What the engine is told, besides inputs, that decides between update, replace and delete.
+
+    Field names of `RegisterResourceRequest` in pulumi/pulumi proto/pulumi/resource.proto,
+    filled by the Python SDK in sdk/python/lib/pulumi/runtime/resource.py: `protect` and
+    `retainOnDelete` are optional (unset is the engine default, false), `deleteBeforeReplace`
+    counts only with `deleteBeforeReplaceDefined`, aliases arrive as specs (`aliases`) or
+    URNs (`aliasURNs`), `replace_with` as URNs, `replacement_trigger` as a value.
+    """
+    aliases = [json_format.MessageToDict(a) for a in request.aliases] + [{"urn": u} for u in request.aliasURNs]
+    trigger = json_format.MessageToDict(request.replacement_trigger) if request.HasField("replacement_trigger") else None
+    return {
+        "aliases": aliases,
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace) if request.deleteBeforeReplaceDefined else None,
+        "deletedWith": request.deletedWith,
+        "ignoreChanges": list(request.ignoreChanges),
+        "protect": request.protect if request.HasField("protect") else None,
+        "replaceOnChanges": list(request.replaceOnChanges),
+        "replaceWith": sorted(request.replace_with),
+        "replacementTrigger": wire_to_plain(trigger),
+        "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
+    }
 
 
 def wire_to_plain(value: Any) -> Any:
@@ -226,3 +271,13 @@ def wire_to_plain(value: Any) -> Any:
     if value == _UNKNOWN:
         return "[unknown]"
     return value
+
+
+def subnets_in_config(flat_config: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The subnets a stack's `vpc.existing` names, where it says they are (the plan's stand-in for EC2)."""
+    existing = (flat_config.get("eks-multus:vpc") or {}).get("existing") or {}
+    out = {}
+    for key in ("privateSubnetIds", "publicSubnetIds"):
+        for zone, sid in (existing.get(key) or {}).items():
+            out[sid] = {"availabilityZone": zone, "vpcId": existing.get("id", "")}
+    return out

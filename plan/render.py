@@ -26,6 +26,7 @@ def resource_rows(result: PlanResult) -> list[dict[str, Any]]:
             "custom": r.custom,
             "inputs": r.inputs,
             "dependencies": r.dependencies,
+            "options": r.options,
         }
         for r in result.registrations
     ]

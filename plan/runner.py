@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import json
 import logging
 import runpy
@@ -17,7 +18,7 @@ from pulumi.runtime.settings import SETTINGS, _get_rpc_manager, get_root_resourc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .mocks import PlanMocks, PlanMonitor, Registration
+from .mocks import PlanMocks, PlanMonitor, Registration, subnets_in_config
 
 PROJECT = "eks-multus"
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def run_program(
     """Execute the program file against `flat_config` and return what it registered."""
     main = main or ROOT / "__main__.py"
     region = str(flat_config.get("aws:region") or "us-east-1")
-    mocks = mocks or PlanMocks(region)
+    mocks = mocks or PlanMocks(region, subnets=subnets_in_config(flat_config))
     monitor = PlanMonitor(mocks)
     log = _EngineLog()
 
@@ -64,6 +65,10 @@ def run_program(
             raise ProgramError(str(exc)) from None
         finally:
             _drain_rpcs()
+            # Outputs that failed with nobody awaiting them report it when they are collected; collect
+            # them now, not in the middle of a later ast.parse (CPython 3.11.7 then raises "AST
+            # constructor recursion depth mismatch" from the pytest assertion rewriter).
+            gc.collect()
         return PlanResult(stack, list(monitor.registrations), _resolve_outputs(), log.warnings)
 
     # A fresh context: the SDK keeps its settings and root stack in context variables.

@@ -41,6 +41,21 @@ def _extended_support(cfg: StackConfig) -> Iterator[ConfigIssue]:
 RULES.append(_extended_support)
 
 
+def _unused_existing_namespaces(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """A listed namespace no network uses is most likely a typo, and then the intended one gets created."""
+    used = {n.namespace for n in cfg.networks}
+    for i, name in enumerate(cfg.existing_namespaces):
+        if name not in used:
+            yield ConfigIssue(
+                f"existingNamespaces[{i}]",
+                f"no network uses namespace `{name}`, so listing it changes nothing",
+                f"use one of the networks' namespaces ({', '.join(sorted(used)) or 'none'}) or remove it",
+            )
+
+
+RULES.append(_unused_existing_namespaces)
+
+
 def advise(cfg: StackConfig) -> list[ConfigIssue]:
     """Every warning for a config that already passed validation, in key order."""
     found: set[ConfigIssue] = set()

@@ -48,6 +48,9 @@ _NOT_FARGATE = {
         }
     }
 }
+MULTUS_NODE_SELECTOR = {f"{LABEL_PREFIX}/multus": "true"}
+"""Multus, whereabouts and the SR-IOV plugin run only on nodes with multus ENIs (the label their
+node groups register with), so other nodes of an existing cluster keep their CNI config as it is."""
 _TOLERATE_ALL = [{"operator": "Exists", "effect": "NoSchedule"}, {"operator": "Exists", "effect": "NoExecute"}]
 
 
@@ -177,6 +180,7 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                     "hostPID": True,
                     "serviceAccountName": "multus",
                     "priorityClassName": "system-node-critical",
+                    "nodeSelector": dict(MULTUS_NODE_SELECTOR),
                     "tolerations": _TOLERATE_ALL,
                     "affinity": _NOT_FARGATE,
                     "terminationGracePeriodSeconds": 10,
@@ -262,6 +266,20 @@ def nad_object(net: IpvlanNetwork | HostDeviceNetwork) -> Obj:
         "metadata": meta,
         "spec": {"config": to_spec_config(nad_config(net))},
     }
+
+
+ALWAYS_PRESENT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+"""The four namespaces every cluster starts with (kubernetes.io, Concepts, Namespaces); never created here."""
+
+
+def created_namespaces(cfg: StackConfig) -> list[str]:
+    """Namespaces the networks use that eks-multus creates: not a system one, not listed as existing."""
+    skip = {*ALWAYS_PRESENT_NAMESPACES, *cfg.existing_namespaces}
+    return sorted({n.namespace for n in cfg.networks} - skip)
+
+
+def namespace_object(name: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(name, namespace=None)}
 
 
 # --- whereabouts ----------------------------------------------------------------------
@@ -352,6 +370,7 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                     "hostNetwork": True,
                     "serviceAccountName": "whereabouts",
                     "priorityClassName": "system-node-critical",
+                    "nodeSelector": dict(MULTUS_NODE_SELECTOR),
                     "tolerations": _TOLERATE_ALL,
                     "affinity": _NOT_FARGATE,
                     "containers": [

@@ -89,15 +89,28 @@ class MultusSubnet(Model):
 
 class SecurityGroupRule(Model):
     protocol: str = "-1"
+    """tcp, udp, icmp, icmpv6, -1 (or all) for every protocol, or an IP protocol number 0-255."""
     from_port: int = 0
+    """First port (tcp, udp), or the ICMP type (-1 = every type)."""
     to_port: int = 0
+    """Last port (tcp, udp), or the ICMP code (-1 = every code)."""
     cidr_blocks: tuple[IPv4Network, ...] = Field(min_length=1)
     description: str = ""
 
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        # YAML reads `protocol: 6` as a number; EC2 takes protocol numbers as text.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
 
 class MultusSecurityGroupConfig(Model):
-    ingress: tuple[SecurityGroupRule, ...] | None = None
-    """None means: all traffic from the multus subnets."""
+    ingress: tuple[SecurityGroupRule, ...] = ()
+    """Rules added to the default one (all traffic from the multus subnets)."""
+    replace_default: bool = False
+    """True: `ingress` is the whole list; the default multus-subnet rule is left out."""
+    egress: tuple[SecurityGroupRule, ...] | None = None
+    """None means: all traffic to anywhere. A list (even empty) is the whole egress."""
 
 
 class Taint(Model):
@@ -257,6 +270,8 @@ class StackConfig(Model):
     whereabouts: WhereaboutsConfig = WhereaboutsConfig()
     sriov: SriovConfig = SriovConfig()
     tags: dict[str, str] = Field(default_factory=dict)
+    existing_namespaces: tuple[str, ...] = ()
+    """Namespaces of networks that exist already: NADs go into them, eks-multus neither creates nor deletes them."""
 
     @property
     def cluster_name(self) -> str:

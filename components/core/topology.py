@@ -115,3 +115,18 @@ def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> IpamPlan:
 
 def touches_aws_reserved(subnet: IPv4Network, first: IPv4Address, last: IPv4Address) -> list[IPv4Address]:
     return [a for a in aws_reserved(subnet) if first <= a <= last]
+
+
+def nat_gateway_zones(cfg: StackConfig) -> tuple[str, ...]:
+    """Zones of a created VPC that get a NAT gateway.
+
+    Zones with a node group come first: `single` puts its one gateway in the first
+    of them, `perAz` gives each of them its own. A zone that only holds the control
+    plane's subnets (EKS needs two zones; its ENIs need no NAT) gets none, and its
+    private route table points at the first gateway.
+    """
+    if cfg.vpc.nat_gateways == "none":
+        return ()
+    used = {g.availability_zone for g in cfg.node_groups}
+    with_nodes = tuple(z for z in cfg.vpc.availability_zones if z in used) or cfg.vpc.availability_zones[:1]
+    return with_nodes[:1] if cfg.vpc.nat_gateways == "single" else with_nodes

@@ -16,6 +16,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from pydantic.alias_generators import to_camel
 
+from .addresses import eni_address_issues
 from .egress import no_nat_issues
 from .errors import ConfigIssue
 from .images import ECR_ACCOUNTS, check_image_reference
@@ -33,6 +34,7 @@ from .model import (
 )
 from .quantity import parse_quantity
 from .readiness import NOT_READY_TAINT_KEY
+from .sgrules import security_group_issues
 from .topology import (
     IpamPlan,
     attachments,
@@ -87,6 +89,8 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
         issues.extend(check(cfg))
     # Versions and support dates, AMI pins, a VPC without NAT (issue 12 items 6, 7, 9).
     for check in (_kubernetes_offered, _node_images, _without_nat):
+        issues.extend(check(cfg))
+    for check in (_control_plane_zones, security_group_issues, eni_address_issues, _existing_namespaces):
         issues.extend(check(cfg))
     return issues
 
@@ -176,6 +180,7 @@ def _vpc(cfg: StackConfig) -> Iterator[ConfigIssue]:
 
 # Cluster keys that only mean something for a cluster eks-multus creates.
 CREATED_CLUSTER_KEYS = (
+    "kubernetes_version",  # nodes follow the version the existing cluster reports (aws.eks.getCluster)
     "vpc_cni_version",
     "pod_identity_agent_version",
     "endpoint_public_access",
@@ -801,3 +806,39 @@ def _node_taints(cfg: StackConfig) -> Iterator[ConfigIssue]:
                     "keep one of them",
                 )
             seen.setdefault(ident, j)
+
+
+MIN_CONTROL_PLANE_ZONES = 2
+"""EKS CreateCluster needs subnets in at least two availability zones (EKS user guide, network-reqs)."""
+
+
+def _control_plane_zones(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """A cluster eks-multus creates spans two zones; node groups and multus subnets may use one."""
+    if cfg.cluster.existing is not None:
+        return
+    zones = set(cfg.vpc.availability_zones)
+    if len(zones) >= MIN_CONTROL_PLANE_ZONES:
+        return
+    problem = (
+        f"lists {len(zones)} availability zone, but EKS creates a cluster only with subnets in at least "
+        f"{MIN_CONTROL_PLANE_ZONES} zones (CreateCluster answers InvalidParameterException)"
+    )
+    if cfg.vpc.existing is not None:
+        fix = (
+            "add a second zone and map it to a private subnet of the VPC in vpc.existing.privateSubnetIds; "
+            "node groups and multus subnets may stay in one zone"
+        )
+    else:
+        fix = f"add a second zone of {cfg.region} for the control plane; node groups and multus subnets may stay in one zone"
+    yield ConfigIssue("vpc.availabilityZones", problem, fix)
+
+
+def _existing_namespaces(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(cfg.existing_namespaces):
+        key = f"existingNamespaces[{i}]"
+        if len(name) > 63 or not DNS1123_LABEL.match(name):
+            yield ConfigIssue(key, f"`{name}` is not a valid namespace", "use a DNS-1123 label such as telco")
+        if name in seen:
+            yield ConfigIssue(key, f"`{name}` is already listed at existingNamespaces[{seen[name]}]", "list each namespace once")
+        seen.setdefault(name, i)

@@ -35,13 +35,14 @@ from components.whereabouts import Whereabouts
 
 region = aws.config.region or "eu-central-1"
 zone = f"{region}a"
+control_plane_zones = (zone, f"{region}b")  # EKS needs two; the nodes use the first
 
 cfg = validated(
     StackConfig(
         stack=pulumi.get_stack(),
         region=region,
         cluster=ClusterConfig(name=f"multus-lib-{pulumi.get_stack()}", kubernetes_version="1.35"),
-        vpc=VpcConfig(cidr=IPv4Network("10.60.0.0/16"), availability_zones=(zone,), nat_gateways="single"),
+        vpc=VpcConfig(cidr=IPv4Network("10.60.0.0/16"), availability_zones=control_plane_zones, nat_gateways="single"),
         multus_subnets=(
             MultusSubnet(name="fronthaul", availability_zone=zone, cidr=IPv4Network("100.64.0.0/20")),
             MultusSubnet(name="oam", availability_zone=zone, cidr=IPv4Network("100.64.16.0/24")),
@@ -65,7 +66,8 @@ cfg = validated(
                 type="ipvlan",
                 master="fronthaul",
                 cni_version="1.0.0",
-                ipam=WhereaboutsIpam(type="whereabouts", range=IPv4Network("100.64.0.0/20")),
+                # From .1.0 on: .4-.255 stay unreserved for the multus ENIs' own addresses.
+                ipam=WhereaboutsIpam(type="whereabouts", range=IPv4Network("100.64.0.0/20"), range_start="100.64.1.0"),
             ),
             IpvlanNetwork(
                 name="oam",
@@ -99,8 +101,8 @@ cluster = MultusCluster(
     "lib-cluster",
     cfg,
     vpc_id=vpc.vpc_id,
-    private_subnet_ids=[vpc.private_subnet_ids[zone]],
-    public_subnet_ids=[vpc.public_subnet_ids[zone]],
+    private_subnet_ids=[vpc.private_subnet_ids[z] for z in control_plane_zones],
+    public_subnet_ids=[vpc.public_subnet_ids[z] for z in control_plane_zones],
 )
 group = cfg.node_groups[0]
 nodes = MultusNodeGroup(

@@ -67,7 +67,7 @@ def test_reservations_cover_the_seed_range_exactly():
 def test_whereabouts_ranges_are_reserved_in_their_subnets():
     prod = planned("prod")
     reservations = of_type(prod, "aws:ec2/subnetCidrReservation:SubnetCidrReservation")
-    ipvlan_a = [IPv4Network(r.inputs["cidrBlock"]) for r in reservations if "ipvlan-a" in r.name]
+    ipvlan_a = [IPv4Network(r.inputs["cidrBlock"]) for r in reservations if "default/ipvlan-a " in r.inputs["description"]]
     assert sum(b.num_addresses for b in ipvlan_a) == int(IPv4Address("100.64.7.254")) - int(IPv4Address("100.64.1.0")) + 1
     subnets = {r.urn: r for r in of_type(prod, SUBNET)}
     urns = by_urn(prod)
@@ -83,7 +83,7 @@ def test_dev_launch_template_interfaces():
     nics = lt.inputs["networkInterfaces"]
     assert [n["deviceIndex"] for n in nics] == [0, 1]
     private = one(dev, SUBNET, "eks-multus-vpc-private-ap-northeast-2a")
-    multus = one(dev, SUBNET, "eks-multus-vpc-multus-a")
+    multus = one(dev, SUBNET, "eks-multus-vpc-multus-100.64.0.0/19")
     sg = one(dev, "aws:ec2/securityGroup:SecurityGroup", "eks-multus-vpc-multus-eni")
     cluster = one(dev, "eks:index:Cluster", "eks-multus-cluster-eks")
     assert private.urn in lt.dependencies and multus.urn in lt.dependencies and sg.urn in lt.dependencies

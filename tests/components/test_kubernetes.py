@@ -95,7 +95,7 @@ def test_nads_wait_for_the_crd_and_ipam():
     for stack in ("dev", "prod"):
         result = planned(stack)
         crd = one(result, CRD, "eks-multus-multus-customresourcedefinition-network-attachment-definitions.k8s.cni.cncf.io")
-        multus_ds = one(result, DS, "eks-multus-multus-daemonset-kube-system-kube-multus-ds")
+        multus_ds = one(result, DS, "eks-multus-multus-daemonset-kube-system/kube-multus-ds")
         assert crd.urn in multus_ds.dependencies
         for nad in of_type(result, NAD):
             assert crd.urn in nad.dependencies, nad.name

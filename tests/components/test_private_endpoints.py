@@ -12,7 +12,7 @@ import pytest
 
 from components.core.egress import reaches_without_nat
 from tests.components.plan_index import of_type, one
-from tests.helpers import errors_of, ns, planned
+from tests.helpers import errors_of, load, ns, planned
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
@@ -33,7 +33,9 @@ def test_no_nat_vpc_gets_the_endpoints_a_private_node_needs():
         e = endpoints[service]
         assert e.inputs["vpcEndpointType"] == "Interface" and e.inputs["privateDnsEnabled"] is True
         assert private.urn in e.dependencies and sg.urn in e.dependencies
-        assert len(e.inputs["subnetIds"]) == 1
+        # one subnet in each zone of the VPC: an interface endpoint takes at most one subnet per zone
+        # (AWS PrivateLink guide, "Access an AWS service using an interface VPC endpoint")
+        assert len(e.inputs["subnetIds"]) == len(load("static-l3").vpc.availability_zones) == 2
     s3 = endpoints["com.amazonaws.us-east-2.s3"]
     assert s3.inputs["vpcEndpointType"] == "Gateway" and private_rt.urn in s3.dependencies
     assert not private_rt.inputs.get("routes")  # no default route: only the endpoints lead out

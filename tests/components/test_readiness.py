@@ -132,7 +132,7 @@ def test_policies_are_bound_deny_fail_closed_and_match_only_the_remover():
 def test_remover_waits_for_its_admission_policies():
     result = planned("dev")
     urns = by_urn(result)
-    ds = one(result, DS, f"eks-multus-readiness-daemonset-kube-system-{TAINT_REMOVER}")
+    ds = one(result, DS, f"eks-multus-readiness-daemonset-kube-system/{TAINT_REMOVER}")
     policy_urns = {
         r.urn
         for t in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")

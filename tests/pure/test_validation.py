@@ -283,7 +283,10 @@ def _byo_vpc(**changes):
     def mutate(flat):
         vpc = flat["eks-multus:vpc"]
         del vpc["cidr"], vpc["natGateways"]
-        vpc["existing"] = {"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}}
+        vpc["existing"] = {
+            "id": "vpc-0a1b2c3d4e5f60718",
+            "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223", "ap-northeast-2c": "subnet-0ccc3333dddd44445"},
+        }
         for key, value in changes.items():
             if value is None:
                 vpc.pop(key, None)
@@ -301,7 +304,8 @@ def _byo_cluster(**cluster_changes):
     def mutate(flat):
         _byo_vpc()(flat)
         cluster = flat.setdefault("eks-multus:cluster", {})
-        cluster.update({"name": "platform", "existing": {"kubeconfig": kubeconfig}}, **cluster_changes)
+        # An existing cluster reports its own version, so dev's kubernetesVersion goes.
+        cluster.update({"name": "platform", "kubernetesVersion": None, "existing": {"kubeconfig": kubeconfig}}, **cluster_changes)
         for key in [k for k, v in cluster.items() if v is None]:
             del cluster[key]
 
@@ -383,6 +387,136 @@ CASES += [
 ]
 
 
+# --- issue 12: control-plane zones, ENI addresses, security group rules, namespaces ---------
+
+
+def _sg(**sg):
+    def mutate(flat):
+        flat["eks-multus:multusSecurityGroup"] = sg
+
+    return mutate
+
+
+def _rule(**changes):
+    rule = {"protocol": "tcp", "fromPort": 8080, "toPort": 8081, "cidrBlocks": ["10.20.0.0/16"]}
+    rule.update(changes)
+    return rule
+
+
+CASES += [
+    # EKS network requirements: a created cluster's subnets span two zones
+    (
+        "one-zone-created-cluster",
+        "dev",
+        _set("vpc", ["availabilityZones"], ["ap-northeast-2a"]),
+        "vpc.availabilityZones",
+        "at least 2 zones",
+    ),
+    (
+        "one-zone-existing-vpc-created-cluster",
+        "dev",
+        _byo_vpc(
+            availabilityZones=["ap-northeast-2a"],
+            existing={"id": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}},
+        ),
+        "vpc.availabilityZones",
+        "vpc.existing.privateSubnetIds",
+    ),
+    # ENIs need unreserved addresses (explicit reservations are never given to an ENI)
+    (
+        "whereabouts-range-over-the-whole-subnet",
+        "byo-cluster",
+        _del("networks", [0, "ipam", "rangeStart"]),
+        "networks[0].ipam.range",
+        "its ENIs need 3",
+    ),
+    (
+        "host-local-range-leaves-too-few",
+        "static-l3",
+        lambda f: ns(f, "networks")[1]["ipam"].update(rangeStart="100.64.1.4", rangeEnd="100.64.1.254"),
+        "networks[1].ipam.rangeStart",
+        "leave 0 of multus subnet media's 251 usable addresses unreserved, but its ENIs need 2",
+    ),
+    (
+        "existing-cluster-version",
+        "dev",
+        _byo_cluster(kubernetesVersion="1.33"),
+        "cluster.kubernetesVersion",
+        "only to a cluster eks-multus creates",
+    ),
+    # security group rules, as EC2's IpPermission and the provider take them
+    (
+        "sg-protocol-name",
+        "dev",
+        _sg(ingress=[_rule(protocol="sctp")]),
+        "multusSecurityGroup.ingress[0].protocol",
+        "not a protocol EC2 accepts",
+    ),
+    ("sg-protocol-number", "dev", _sg(ingress=[_rule(protocol=256)]), "multusSecurityGroup.ingress[0].protocol", "0-255"),
+    ("sg-port-range", "dev", _sg(ingress=[_rule(fromPort=0, toPort=70000)]), "multusSecurityGroup.ingress[0].toPort", "not a port"),
+    ("sg-port-reversed", "dev", _sg(egress=[_rule(fromPort=9000, toPort=80)]), "multusSecurityGroup.egress[0].toPort", "reversed"),
+    (
+        "sg-all-with-ports",
+        "dev",
+        _sg(ingress=[_rule(protocol="-1", fromPort=22, toPort=22)]),
+        "multusSecurityGroup.ingress[0].fromPort",
+        "every port",
+    ),
+    (
+        "sg-gre-with-ports",
+        "dev",
+        _sg(ingress=[_rule(protocol=47, fromPort=0, toPort=10)]),
+        "multusSecurityGroup.ingress[0].toPort",
+        "protocol 47",
+    ),
+    (
+        "sg-icmp-type",
+        "dev",
+        _sg(ingress=[_rule(protocol="icmp", fromPort=300, toPort=0)]),
+        "multusSecurityGroup.ingress[0].fromPort",
+        "ICMP type",
+    ),
+    (
+        "sg-icmp-all-types-one-code",
+        "dev",
+        _sg(ingress=[_rule(protocol="icmp", fromPort=-1, toPort=4)]),
+        "multusSecurityGroup.ingress[0].toPort",
+        "needs every code",
+    ),
+    (
+        "sg-duplicates-default",
+        "dev",
+        _sg(ingress=[_rule(protocol="all", fromPort=0, toPort=0, cidrBlocks=["100.64.0.0/19"])]),
+        "multusSecurityGroup.ingress[0]",
+        "the default multus-subnet rule already does",
+    ),
+    (
+        "sg-duplicate-egress",
+        "dev",
+        _sg(egress=[_rule(protocol="6"), _rule()]),
+        "multusSecurityGroup.egress[1]",
+        "egress[0] already does",
+    ),
+    ("sg-description", "dev", _sg(ingress=[_rule(description="naïve")]), "multusSecurityGroup.ingress[0].description", "255 letters"),
+    ("sg-unknown-key", "dev", _sg(ingres=[_rule()]), "multusSecurityGroup.ingres", "did you mean `ingress`"),
+    # namespaces that exist already
+    (
+        "existing-namespace-name",
+        "dev",
+        lambda f: f.update({"eks-multus:existingNamespaces": ["Telco"]}),
+        "existingNamespaces[0]",
+        "not a valid namespace",
+    ),
+    (
+        "existing-namespace-twice",
+        "dev",
+        lambda f: f.update({"eks-multus:existingNamespaces": ["telco", "telco"]}),
+        "existingNamespaces[1]",
+        "already listed",
+    ),
+]
+
+
 def test_existing_vpc_and_cluster_are_accepted_when_complete():
     cfg = load("dev", _byo_cluster())
     assert cfg.vpc.existing.id == "vpc-0a1b2c3d4e5f60718" and cfg.vpc.cidr is None
@@ -444,3 +578,34 @@ def test_reference_stacks_are_valid():
 def test_ami_pins_are_checked(changes, path, words):
     errors = errors_of("dev", lambda f: ns(f, "nodeGroups")[0].update(changes))
     assert any(e.startswith(f"eks-multus:{path}:") and words in e for e in errors), errors
+
+
+def test_security_group_rules_that_ec2_accepts_load():
+    rules = [
+        _rule(protocol="udp", fromPort=4789, toPort=4789),
+        _rule(protocol="icmp", fromPort=-1, toPort=-1),
+        _rule(protocol="icmp", fromPort=3, toPort=4),  # type 3 code 4: fragmentation needed
+        _rule(protocol="icmpv6", fromPort=128, toPort=-1),
+        _rule(protocol=47, fromPort=0, toPort=0),
+        _rule(protocol="all", fromPort=0, toPort=0, cidrBlocks=["10.99.0.0/16"]),
+    ]
+    cfg = load("dev", _sg(ingress=rules, egress=[_rule(protocol="-1", fromPort=0, toPort=0, cidrBlocks=["10.0.0.0/8"])]))
+    assert [r.protocol for r in cfg.multus_security_group.ingress] == ["udp", "icmp", "icmp", "icmpv6", "47", "all"]
+
+
+def test_node_groups_and_multus_subnets_may_stay_in_one_zone():
+    cfg = load("dev")
+    assert cfg.vpc.availability_zones == ("ap-northeast-2a", "ap-northeast-2c")
+    assert {g.availability_zone for g in cfg.node_groups} == {s.availability_zone for s in cfg.multus_subnets} == {"ap-northeast-2a"}
+
+
+def test_an_existing_cluster_may_sit_in_an_existing_vpc_of_one_zone():
+    """EKS's two-zone rule is about creating a control plane; node groups of an existing one may use one zone."""
+
+    def one_zone(flat):
+        _byo_cluster()(flat)
+        vpc = flat["eks-multus:vpc"]
+        vpc["availabilityZones"] = ["ap-northeast-2a"]
+        vpc["existing"]["privateSubnetIds"] = {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}
+
+    assert load("dev", one_zone).vpc.availability_zones == ("ap-northeast-2a",)
