@@ -14,7 +14,9 @@ from typing import Any
 
 from . import images
 from .cni import nad_config, to_spec_config
+from .hardening import pod_security_context, privileged, restricted, root_without_privilege, waive
 from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
+from .readiness import MULTUS_CONFIG_FILE
 from .topology import whole_eni_candidates
 from .userdata import LABEL_PREFIX
 
@@ -135,6 +137,86 @@ def multus_daemon_config(cfg: StackConfig) -> Obj:
     }
 
 
+MULTUS_RBAC: list[Obj] = [
+    # What multus-daemon v4.1.4 / v4.3.0 calls, read from its source:
+    # - NADs: a cluster-wide informer (list, watch; pkg/server/server.go newNetDefInformer) and a
+    #   direct get when the informer is off (pkg/k8sclient/k8sclient.go GetNetAttachDef). It never
+    #   creates NADs outside tests (AddNetAttachDef has no caller).
+    {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"], "verbs": ["get", "list", "watch"]},
+    # - pods: an informer on this node's pods (pkg/server/server.go newPodInformer, field selector
+    #   spec.nodeName) and live gets (k8sclient.go GetPod, GetPodAPILiveQuery).
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+    # - the network-status annotation: network-attachment-definition-client v1.7.5/v1.7.6
+    #   pkg/utils/net-attach-def.go setPodNetworkStatus does Pods().Get then Pods().UpdateStatus,
+    #   i.e. `update` on the pods/status subresource.
+    {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["update"]},
+    # - events: a core/v1 EventSinkImpl (pkg/k8sclient/kubeconfig.go); client-go's recorder only
+    #   creates or patches (tools/record/event.go recordEvent). No events.k8s.io client.
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    # ConfigMaps are not read through the API: daemon-config.json reaches the pod as a volume.
+]
+
+
+def _multus_probes(eks_build: bool) -> Obj:
+    """Readiness: Multus has written its CNI config; liveness: its CNI socket is there.
+
+    The daemon's /healthz is served only on its unix socket (pkg/server/server.go,
+    api.MultusHealthAPIEndpoint), which an httpGet probe cannot reach, so the probes
+    check files with `test` (coreutils, in the debian:stable-slim base of
+    images/Dockerfile.thick). The socket is `<socketDir>/multus.sock`
+    (pkg/server/api/socket.go). The AWS build's image contents are not published:
+    it gets only the readiness probe, whose failure stalls a rollout instead of
+    restarting the CNI daemon on every node.
+    """
+    probes: Obj = {
+        "readinessProbe": {
+            "exec": {"command": ["test", "-f", f"/host{MULTUS_CONFIG_FILE}"]},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+            "timeoutSeconds": 5,
+        }
+    }
+    if not eks_build:
+        probes["livenessProbe"] = {
+            "exec": {"command": ["test", "-S", "/host/run/multus/multus.sock"]},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 30,
+            "failureThreshold": 3,
+            "timeoutSeconds": 5,
+        }
+    return probes
+
+
+def _image_waivers(image: str) -> dict[str, str]:
+    """An image pinned by tag only: the digest check and the pull-policy check that follows from it."""
+    if "@sha256:" in image:
+        return {}
+    return {
+        "CKV_K8S_43": f"{images.digest_status(image)}",
+        "CKV_K8S_15": "pinned by exact tag; pulling on every start would make a node daemon's restart depend on the registry",
+    }
+
+
+def _multus_waivers(image: str, eks_build: bool) -> dict[str, str]:
+    reasons = {
+        "CKV_K8S_16": "privileged: moves interfaces into pod network namespaces and runs delegate plugins chrooted into the host",
+        "CKV_K8S_17": "hostPID: delegates run chrooted into the host and act on its processes (upstream thick manifest)",
+        "CKV_K8S_19": "hostNetwork: the CNI server must answer before the node has pod networking",
+        "CKV_K8S_20": "privileged: the API server refuses allowPrivilegeEscalation false on a privileged container",
+        "CKV_K8S_22": "privileged: a container that may remount its root gains nothing from a read-only one",
+        "CKV_K8S_23": "root: multus-daemon refuses to start unless uid 0 (cmd/multus-daemon/main.go)",
+        "CKV_K8S_40": "root: multus-daemon refuses to start unless uid 0 (cmd/multus-daemon/main.go)",
+        "CKV_K8S_28": "privileged: the runtime grants every capability and ignores a drop list",
+        "CKV_K8S_37": "privileged: the runtime grants every capability and ignores a drop list",
+        "CKV_K8S_38": "talks to the API server: watches pods and NADs, updates pods/status, records events",
+        "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+        **_image_waivers(image),
+    }
+    if eks_build:
+        reasons["CKV_K8S_8"] = "AWS build: image contents unpublished, so no liveness exec that could restart the CNI on every node"
+    return reasons
+
+
 def multus_objects(cfg: StackConfig) -> list[Obj]:
     daemon_config = json.dumps(multus_daemon_config(cfg), indent=2) + "\n"
     labels = {"tier": "node", "app": "multus", "name": "multus"}
@@ -143,6 +225,8 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
         install = ["cp", "-f", "/usr/src/multus-cni/bin/multus-shim", "/host/opt/cni/bin/multus-shim"]
     else:
         install = ["/usr/src/multus-cni/bin/install_multus", "-d", "/host/opt/cni/bin", "-t", "thick"]
+    eks_build = images.multus_is_eks_build(cfg.multus.image)
+    probes = _multus_probes(eks_build)
     mounts = [
         {"name": "cni", "mountPath": "/host/etc/cni/net.d"},
         {"name": "cnibin", "mountPath": "/opt/cni/bin"},
@@ -167,6 +251,8 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                     "hostNetwork": True,
                     "hostPID": True,
                     "serviceAccountName": "multus",
+                    # Applies to the unprivileged init container; privileged ones run Unconfined anyway.
+                    "securityContext": pod_security_context(),
                     "priorityClassName": "system-node-critical",
                     "tolerations": _TOLERATE_ALL,
                     "affinity": _NOT_FARGATE,
@@ -177,9 +263,11 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                             "image": image,
                             "command": install,
                             "resources": _guaranteed("10m", "50Mi"),
-                            "securityContext": {"privileged": True},
+                            # Only copies files into the root-owned host CNI bin dir (install_multus
+                            # writes a temp file there and renames it, pkg/cmdutils CopyFileAtomic).
+                            "securityContext": root_without_privilege(),
                             "terminationMessagePolicy": "FallbackToLogsOnError",
-                            "volumeMounts": [{"name": "cnibin", "mountPath": "/host/opt/cni/bin", "mountPropagation": "Bidirectional"}],
+                            "volumeMounts": [{"name": "cnibin", "mountPath": "/host/opt/cni/bin"}],
                         }
                     ],
                     "containers": [
@@ -188,9 +276,10 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                             "image": image,
                             "command": ["/usr/src/multus-cni/bin/multus-daemon"],
                             "resources": _guaranteed(cfg.multus.cpu, cfg.multus.memory),
-                            "securityContext": {"privileged": True},
+                            "securityContext": privileged(),
                             "terminationMessagePolicy": "FallbackToLogsOnError",
                             "env": [{"name": "MULTUS_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                            **probes,
                             "volumeMounts": mounts,
                         }
                     ],
@@ -215,17 +304,11 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
             },
         },
     }
+    waive(daemonset, _multus_waivers(image, eks_build))
     return [
         NAD_CRD,
         _service_account("multus"),
-        _cluster_role(
-            "multus",
-            [
-                {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["*"], "verbs": ["*"]},
-                {"apiGroups": [""], "resources": ["pods", "pods/status"], "verbs": ["get", "list", "update", "watch"]},
-                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-            ],
-        ),
+        _cluster_role("multus", MULTUS_RBAC),
         _binding("multus", "multus", "multus"),
         {
             "apiVersion": "v1",
@@ -326,6 +409,33 @@ WHEREABOUTS_CRDS = [
 ]
 
 
+_NO_HEALTH = "no health endpoint or file upstream"
+WHEREABOUTS_DAEMON_WAIVERS = {
+    "CKV_K8S_8": f"{_NO_HEALTH}: whereabouts v0.9.4 ip-control-loop serves nothing and writes no status file",
+    "CKV_K8S_9": f"{_NO_HEALTH}: whereabouts v0.9.4 ip-control-loop serves nothing and writes no status file",
+    "CKV_K8S_19": "hostNetwork: installs the IPAM plugin and its kubeconfig before the node has pod networking",
+    "CKV_K8S_23": "root: writes the plugin binary and its kubeconfig into root-owned /opt/cni/bin and /etc/cni/net.d",
+    "CKV_K8S_40": "root: writes the plugin binary and its kubeconfig into root-owned /opt/cni/bin and /etc/cni/net.d",
+    "CKV_K8S_38": "talks to the API server: ip-control-loop watches pods and the token goes into the plugin's kubeconfig",
+    "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+}
+WHEREABOUTS_RECONCILER_WAIVERS = {
+    "CKV_K8S_8": f"{_NO_HEALTH}: whereabouts v0.9.4 cmd/reconciler serves nothing; it exits when its config watch fails",
+    "CKV_K8S_9": f"{_NO_HEALTH}: whereabouts v0.9.4 cmd/reconciler serves nothing; it exits when its config watch fails",
+    "CKV_K8S_38": "talks to the API server: lists pods and IP pools and frees leaked allocations",
+}
+
+
+def _deny_ingress(name: str, selector: dict[str, str], labels: dict[str, str]) -> Obj:
+    """Refuse every inbound connection to pods that serve nothing (egress left open: the API server)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, labels=labels),
+        "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"]},
+    }
+
+
 def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
     labels = {"app": "whereabouts"}
     namespace_env = {"name": "WHEREABOUTS_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
@@ -342,6 +452,7 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                 "spec": {
                     "hostNetwork": True,
                     "serviceAccountName": "whereabouts",
+                    "securityContext": pod_security_context(),
                     "priorityClassName": "system-node-critical",
                     "tolerations": _TOLERATE_ALL,
                     "affinity": _NOT_FARGATE,
@@ -356,7 +467,10 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                             ],
                             "env": [{"name": "NODENAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}, namespace_env],
                             "resources": _guaranteed("100m", "200Mi"),
-                            "securityContext": {"privileged": True},
+                            # install-cni.sh and token-watcher.sh only write the plugin binary, its
+                            # kubeconfig and conf into root-owned host dirs; ip-control-loop only
+                            # talks to the API server. Root is needed for those dirs, privilege is not.
+                            "securityContext": root_without_privilege(),
                             "volumeMounts": [
                                 {"name": "cnibin", "mountPath": "/host/opt/cni/bin"},
                                 {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
@@ -384,6 +498,7 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                 },
                 "spec": {
                     "serviceAccountName": "whereabouts",
+                    "securityContext": pod_security_context(non_root=True),
                     "priorityClassName": "system-cluster-critical",
                     "affinity": _NOT_FARGATE,
                     "containers": [
@@ -393,7 +508,10 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                             "command": ["/ip-reconciler", "-log-level", "debug"],
                             "env": [namespace_env],
                             "resources": _guaranteed("100m", "100Mi"),
-                            "volumeMounts": [{"name": "cron-schedule", "mountPath": "/cron-schedule"}],
+                            # It reads /cron-schedule/config, logs to stderr and talks to the API
+                            # server (whereabouts v0.9.4 cmd/reconciler/main.go); it writes no file.
+                            "securityContext": restricted(),
+                            "volumeMounts": [{"name": "cron-schedule", "mountPath": "/cron-schedule", "readOnly": True}],
                         }
                     ],
                     "volumes": [
@@ -417,7 +535,9 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                     "resources": ["ippools", "overlappingrangeipreservations", "nodeslicepools"],
                     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
                 },
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+                # The IPAM plugin's pool lock is a client-go LeaseLock (pkg/storage/kubernetes/ipam.go),
+                # which only gets, creates and updates its Lease (tools/leaderelection/resourcelock/leaselock.go).
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
                 {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "get"]},
                 {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"], "verbs": ["get", "list", "watch"]},
@@ -426,8 +546,9 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
         ),
         _binding("whereabouts", "whereabouts-cni", "whereabouts"),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("whereabouts-config", labels=labels), "data": schedule_config},
-        daemonset,
-        reconciler,
+        waive(daemonset, WHEREABOUTS_DAEMON_WAIVERS | _image_waivers(images.WHEREABOUTS)),
+        waive(reconciler, WHEREABOUTS_RECONCILER_WAIVERS | _image_waivers(images.WHEREABOUTS)),
+        _deny_ingress("whereabouts-reconciler", {"name": "whereabouts-reconciler"}, labels),
     ]
 
 
@@ -445,6 +566,23 @@ def sriov_device_plugin_config(cfg: StackConfig) -> Obj:
         selector["pciAddresses"] = list(r.pci_addresses) if r.pci_addresses is not None else default_pool_pci_addresses(cfg)
         resources.append({"resourceName": r.name, "resourcePrefix": cfg.sriov.resource_prefix, "selectors": [selector]})
     return {"resourceList": resources}
+
+
+SRIOV_WAIVERS = {
+    "CKV_K8S_8": f"{_NO_HEALTH}: sriov-network-device-plugin v3.11.0 has no HTTP server; the kubelet tracks it by registration",
+    "CKV_K8S_9": f"{_NO_HEALTH}: sriov-network-device-plugin v3.11.0 has no HTTP server; the kubelet tracks it by registration",
+    "CKV_K8S_16": "privileged: upstream v3.11.0 runs it so to read and hand out host PCI devices; not verified without",
+    "CKV_K8S_19": "hostNetwork: discovers the host's network devices, which only the host network namespace shows",
+    "CKV_K8S_20": "privileged: the API server refuses allowPrivilegeEscalation false on a privileged container",
+    "CKV_K8S_22": "privileged: a container that may remount its root gains nothing from a read-only one",
+    "CKV_K8S_23": "root: writes its socket into the root-owned kubelet device-plugins directory",
+    "CKV_K8S_40": "root: writes its socket into the root-owned kubelet device-plugins directory",
+    "CKV_K8S_28": "privileged: the runtime grants every capability and ignores a drop list",
+    "CKV_K8S_37": "privileged: the runtime grants every capability and ignores a drop list",
+    "CKV_K8S_31": "privileged: privileged containers always run seccomp Unconfined",
+    "CKV_K8S_29": "privileged: its only container overrides any pod-level security context",
+    "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+}
 
 
 def sriov_objects(cfg: StackConfig) -> list[Obj]:
@@ -466,6 +604,9 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
                 "spec": {
                     "hostNetwork": True,
                     "serviceAccountName": "sriov-device-plugin",
+                    # It talks to the kubelet's device-plugin socket only; client-go is an indirect
+                    # dependency of v3.11.0 (go.mod), imported by none of its packages.
+                    "automountServiceAccountToken": False,
                     "priorityClassName": "system-node-critical",
                     "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
                     "tolerations": _TOLERATE_ALL,
@@ -476,7 +617,7 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
                             "imagePullPolicy": "IfNotPresent",
                             "args": ["--log-dir=sriovdp", "--log-level=10"],
                             "resources": _guaranteed("250m", "200Mi"),
-                            "securityContext": {"privileged": True},
+                            "securityContext": privileged(),
                             "volumeMounts": [
                                 {"name": "devicesock", "mountPath": "/var/lib/kubelet/device-plugins"},
                                 {"name": "plugins-registry", "mountPath": "/var/lib/kubelet/plugins_registry"},
@@ -503,5 +644,5 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("sriovdp-config"), "data": {"config.json": config}},
         _service_account("sriov-device-plugin"),
-        daemonset,
+        waive(daemonset, SRIOV_WAIVERS | _image_waivers(images.SRIOV_DEVICE_PLUGIN)),
     ]
