@@ -7,11 +7,27 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
+from .core.awsrules import multus_egress_cidrs
 from .core.ipplan import merge_ranges, plan_vpc_subnets
-from .core.model import StackConfig
+from .core.model import HostLocalIpam, StackConfig, StaticIpam, WhereaboutsIpam
 from .core.topology import ipam_plan
 
 MULTUS_SUBNET_TAG = "eks-multus.io/multus-subnet"
+
+
+def _egress_cidrs(cfg: StackConfig) -> list[str]:
+    """The multus security group's egress: the multus subnets and what the networks reach."""
+    pod_networks, route_dsts = [], []
+    for net in cfg.networks:
+        ipam = net.ipam
+        if isinstance(ipam, HostLocalIpam):
+            pod_networks.append(ipam.subnet)
+        elif isinstance(ipam, WhereaboutsIpam):
+            pod_networks.append(ipam.range)
+        elif isinstance(ipam, StaticIpam):
+            pod_networks.extend(a.address.network for a in ipam.addresses)
+        route_dsts.extend(r.dst for r in (ipam.routes if ipam is not None else ()))
+    return multus_egress_cidrs([s.cidr for s in cfg.multus_subnets], pod_networks, route_dsts)
 
 
 class MultusVpc(pulumi.ComponentResource):
@@ -101,7 +117,7 @@ class MultusVpc(pulumi.ComponentResource):
             vpc_id=vpc_id,
             description="eks-multus: multus ENIs",
             ingress=ingress,
-            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}],
+            egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": _egress_cidrs(cfg), "description": "multus networks"}],
             tags=tags("multus-eni"),
             opts=child,
         )
