@@ -71,9 +71,9 @@ def check_image_reference(ref: str) -> str | None:
 
 
 DIGEST_STATUS: dict[str, str] = {
-    MULTUS_UPSTREAM: "no upstream digest: multus-cni v4.3.0 release notes and deployments/ name the tag only",
-    WHEREABOUTS: "no upstream digest: whereabouts v0.9.4 release notes, doc/crds and chart name the tag only",
-    SRIOV_DEVICE_PLUGIN: "no upstream digest: sriov-network-device-plugin v3.11.0 release notes and deployments/ name a tag only",
+    MULTUS_UPSTREAM: "no upstream digest: nothing in multus-cni at v4.3.0 (deployments/, docs/) names one",
+    WHEREABOUTS: "no upstream digest: nothing in whereabouts at v0.9.4 (doc/crds/, the chart) names one",
+    SRIOV_DEVICE_PLUGIN: "no upstream digest: nothing in sriov-network-device-plugin at v3.11.0 (deployments/) names one",
 }
 """Why each pinned image runs by tag alone. Add `@sha256:` to the constant once a digest is
 published by the project itself; a digest read off a registry by hand is not a source."""
@@ -84,5 +84,5 @@ def digest_status(image: str) -> str:
     if image in DIGEST_STATUS:
         return DIGEST_STATUS[image]
     if f":{MULTUS_EKS_TAG}" in image and "/eks/multus-cni:" in image:
-        return "no AWS digest: the EKS user guide and amazon-vpc-cni-k8s config/multus name the tag only"
+        return "no AWS digest: amazon-vpc-cni-k8s config/multus/v4.1.4-eksbuild.3 names the tag only"
     return "image set in config without a digest; add @sha256 to pin it"

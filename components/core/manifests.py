@@ -193,7 +193,7 @@ def _image_waivers(image: str) -> dict[str, str]:
         return {}
     return {
         "CKV_K8S_43": f"{images.digest_status(image)}",
-        "CKV_K8S_15": "pinned by exact tag; pulling on every start would make a node daemon's restart depend on the registry",
+        "CKV_K8S_15": "pinned by exact tag; pulling on every start would make each restart depend on the registry",
     }
 
 
@@ -571,7 +571,7 @@ def sriov_device_plugin_config(cfg: StackConfig) -> Obj:
 SRIOV_WAIVERS = {
     "CKV_K8S_8": f"{_NO_HEALTH}: sriov-network-device-plugin v3.11.0 has no HTTP server; the kubelet tracks it by registration",
     "CKV_K8S_9": f"{_NO_HEALTH}: sriov-network-device-plugin v3.11.0 has no HTTP server; the kubelet tracks it by registration",
-    "CKV_K8S_16": "privileged: upstream v3.11.0 runs it so to read and hand out host PCI devices; not verified without",
+    "CKV_K8S_16": "privileged: upstream v3.11.0 runs it privileged to read and hand out host PCI devices; untested without",
     "CKV_K8S_19": "hostNetwork: discovers the host's network devices, which only the host network namespace shows",
     "CKV_K8S_20": "privileged: the API server refuses allowPrivilegeEscalation false on a privileged container",
     "CKV_K8S_22": "privileged: a container that may remount its root gains nothing from a read-only one",
