@@ -9,11 +9,13 @@ the README lists every waiver the plan carries.
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network
 
 import pytest
 
 from components.core import images
-from components.core.hardening import waivers_of
+from components.core.awsrules import multus_egress_cidrs
+from components.core.hardening import waive, waivers_of
 from components.core.manifests import MULTUS_RBAC
 from plan.render import kubernetes_objects
 from tests.helpers import ROOT, STACKS, TEST_STACKS, planned, planned_with
@@ -151,3 +153,22 @@ def test_readme_lists_every_waiver_and_image():
             assert reason in section, f"README security section lacks: {obj['metadata']['name']} {check} {reason}"
     for image, status in images.DIGEST_STATUS.items():
         assert image in section and status in section, image
+
+
+def test_waive_numbers_annotations_and_refuses_reasons_checkov_would_mangle():
+    obj = {"metadata": {"name": "x", "annotations": {"checkov.io/skip1": "CKV_K8S_19=already there"}}}
+    waive(obj, {"CKV_K8S_16": "privileged: needed"})
+    assert obj["metadata"]["annotations"]["checkov.io/skip2"] == "CKV_K8S_16=privileged: needed"
+    assert waivers_of(obj) == {"CKV_K8S_19": "already there", "CKV_K8S_16": "privileged: needed"}
+    for reason in ("", "  ", "a=b", "two\nlines"):
+        with pytest.raises(ValueError):
+            waive({"metadata": {}}, {"CKV_K8S_16": reason})
+    with pytest.raises(ValueError):
+        waive({"metadata": {}}, {"CKV_AWS_1": "not a Kubernetes check"})
+
+
+def test_multus_egress_is_the_multus_side_and_the_routes():
+    subnets = [IPv4Network("100.64.0.0/21"), IPv4Network("100.64.8.0/21")]
+    assert multus_egress_cidrs(subnets, [IPv4Network("100.64.0.0/24")], []) == ["100.64.0.0/20"]
+    assert multus_egress_cidrs(subnets, [], [IPv4Network("192.168.50.0/24")]) == ["100.64.0.0/20", "192.168.50.0/24"]
+    assert multus_egress_cidrs(subnets, [], [IPv4Network("0.0.0.0/0")]) == ["0.0.0.0/0"]
