@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
 PLAN_STAMP := $(VENV)/.installed-plan
+SCAN_VENV ?= .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: plan test lint conformance bench system-deps clean
+.PHONY: plan test lint scan conformance bench system-deps clean
 
 # Planning needs only requirements.txt; the test toolchain (requirements-dev.txt) comes with test and lint.
 # scripts/venv.sh also works where Debian's python3-venv (ensurepip) is missing.
@@ -22,6 +24,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 # A full (test) install serves planning too.
 PLAN_NEEDS := $(if $(wildcard $(STAMP)),$(STAMP),$(PLAN_STAMP))
 
+# checkov in its own venv: its pins (packaging<24) conflict with pulumi's (packaging>=26).
+$(SCAN_STAMP): requirements-scan.txt
+	PYTHON=$(PYTHON) bash scripts/venv.sh $(SCAN_VENV) requirements-scan.txt
+	touch $(SCAN_STAMP)
+
 plan: $(PLAN_NEEDS)  ## offline plan of STACK (or CONFIG=path), into build/plan/<stack> (or OUT=dir)
 	$(PY) -m plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
 
@@ -30,8 +37,11 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint -no-color
 
-test: $(STAMP) system-deps lint  ## the whole suite: pure, plugin, components, stacks, examples, conformance, project
-	$(PY) -m pytest
+test: $(STAMP) $(SCAN_STAMP) system-deps lint  ## the whole suite: pure, plugin, components, stacks, security scan, examples, conformance, project
+	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest
+
+scan: $(STAMP) $(SCAN_STAMP)  ## checkov over every stack's planned manifests, and the AWS security rules
+	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest tests/security -q
 
 conformance: $(STAMP) system-deps
 	$(PY) -m pytest tests/conformance

@@ -9,10 +9,19 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from .core.awsrules import CONTROL_PLANE_LOG_TYPES, control_plane_log_group
 from .core.existing import existing_cluster_problems
 from .core.iam import CNI_POLICY, POD_IDENTITY_TRUST, managed_policy_arn
 from .core.kubeconfig import endpoint_and_ca
 from .core.model import StackConfig
+
+
+def public_access_cidrs(cfg: StackConfig) -> list[str] | None:
+    """The public endpoint's allowed sources, always stated: EKS's default for none is 0.0.0.0/0
+    (EKS API VpcConfigRequest publicAccessCidrs); pulumi-eks refuses them without public access."""
+    if not cfg.cluster.endpoint_public_access:
+        return None
+    return [str(x) for x in cfg.cluster.public_access_cidrs] or ["0.0.0.0/0"]
 
 
 class MultusCluster(pulumi.ComponentResource):
@@ -91,6 +100,7 @@ class MultusCluster(pulumi.ComponentResource):
         """The control plane in the given private (and optional public) subnets."""
         private_subnet_ids, public_subnet_ids = subnets
         c = cfg.cluster
+        logs = self._control_plane_logs(name, cfg)
         cluster = eks.Cluster(
             f"{name}-eks",
             name=cfg.cluster_name,
@@ -103,10 +113,11 @@ class MultusCluster(pulumi.ComponentResource):
             kubernetes_service_ip_address_range=str(c.service_cidr),
             endpoint_public_access=c.endpoint_public_access,
             endpoint_private_access=c.endpoint_private_access,
-            public_access_cidrs=[str(x) for x in c.public_access_cidrs] or None,
+            public_access_cidrs=public_access_cidrs(cfg),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=c.vpc_cni_version),
             tags=dict(cfg.tags) or None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         parsed = cluster.kubeconfig_json.apply(endpoint_and_ca)
@@ -117,6 +128,20 @@ class MultusCluster(pulumi.ComponentResource):
         self.node_security_group_id = cluster.node_security_group_id
         self.cluster_security_group_id = cluster.cluster_security_group_id
         self._vpc_cni_identity(name, cfg, cluster)
+
+    def _control_plane_logs(self, name: str, cfg: StackConfig) -> aws.cloudwatch.LogGroup:
+        """The group EKS writes control-plane logs to, made first so it has a retention.
+
+        EKS would otherwise create it on first write, keeping logs forever (EKS user
+        guide, control-plane-logs); pulumi-eks 4.4.0 only passes the log types through.
+        """
+        return aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=control_plane_log_group(cfg.cluster_name),
+            retention_in_days=cfg.cluster.log_retention_days,
+            tags=dict(cfg.tags) or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _vpc_cni_identity(self, name: str, cfg: StackConfig, cluster: eks.Cluster) -> None:
         """The VPC CNI's own role through EKS Pod Identity, so the node role holds no ENI write access.

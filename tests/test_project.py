@@ -34,7 +34,7 @@ def test_every_config_key_has_a_typed_described_schema_entry():
 
 
 def test_requirements_are_exact_pins():
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-scan.txt"):
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
             if not line or line.startswith("-r"):

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import images
 from .cni import nad_config, to_spec_config
+from .hardening import pod_security_context, privileged, restricted, root_without_privilege, waive
 from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
 from .readiness import (
     MULTUS_CONFIG_FILE,
@@ -147,6 +148,86 @@ def multus_daemon_config(cfg: StackConfig) -> Obj:
     }
 
 
+MULTUS_RBAC: list[Obj] = [
+    # What multus-daemon v4.1.4 / v4.3.0 calls, read from its source:
+    # - NADs: a cluster-wide informer (list, watch; pkg/server/server.go newNetDefInformer) and a
+    #   direct get when the informer is off (pkg/k8sclient/k8sclient.go GetNetAttachDef). It never
+    #   creates NADs outside tests (AddNetAttachDef has no caller).
+    {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"], "verbs": ["get", "list", "watch"]},
+    # - pods: an informer on this node's pods (pkg/server/server.go newPodInformer, field selector
+    #   spec.nodeName) and live gets (k8sclient.go GetPod, GetPodAPILiveQuery).
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+    # - the network-status annotation: network-attachment-definition-client v1.7.5/v1.7.6
+    #   pkg/utils/net-attach-def.go setPodNetworkStatus does Pods().Get then Pods().UpdateStatus,
+    #   i.e. `update` on the pods/status subresource.
+    {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["update"]},
+    # - events: a core/v1 EventSinkImpl (pkg/k8sclient/kubeconfig.go); client-go's recorder only
+    #   creates or patches (tools/record/event.go recordEvent). No events.k8s.io client.
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    # ConfigMaps are not read through the API: daemon-config.json reaches the pod as a volume.
+]
+
+
+def _multus_probes(eks_build: bool) -> Obj:
+    """Readiness: Multus has written its CNI config; liveness: its CNI socket is there.
+
+    The daemon's /healthz is served only on its unix socket (pkg/server/server.go,
+    api.MultusHealthAPIEndpoint), which an httpGet probe cannot reach, so the probes
+    check files with `test` (coreutils, in the debian:stable-slim base of
+    images/Dockerfile.thick). The socket is `<socketDir>/multus.sock`
+    (pkg/server/api/socket.go). The AWS build's image contents are not published:
+    it gets only the readiness probe, whose failure stalls a rollout instead of
+    restarting the CNI daemon on every node.
+    """
+    probes: Obj = {
+        "readinessProbe": {
+            "exec": {"command": ["test", "-f", f"/host{MULTUS_CONFIG_FILE}"]},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+            "timeoutSeconds": 5,
+        }
+    }
+    if not eks_build:
+        probes["livenessProbe"] = {
+            "exec": {"command": ["test", "-S", "/host/run/multus/multus.sock"]},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 30,
+            "failureThreshold": 3,
+            "timeoutSeconds": 5,
+        }
+    return probes
+
+
+def _image_waivers(image: str) -> dict[str, str]:
+    """An image pinned by tag only: the digest check and the pull-policy check that follows from it."""
+    if "@sha256:" in image:
+        return {}
+    return {
+        "CKV_K8S_43": f"{images.digest_status(image)}",
+        "CKV_K8S_15": "pinned by exact tag; pulling on every start would make each restart depend on the registry",
+    }
+
+
+def _multus_waivers(image: str, eks_build: bool) -> dict[str, str]:
+    reasons = {
+        "CKV_K8S_16": "privileged: moves interfaces into pod network namespaces and runs delegate plugins chrooted into the host",
+        "CKV_K8S_17": "hostPID: delegates run chrooted into the host and act on its processes (upstream thick manifest)",
+        "CKV_K8S_19": "hostNetwork: the CNI server must answer before the node has pod networking",
+        "CKV_K8S_20": "privileged: the API server refuses allowPrivilegeEscalation false on a privileged container",
+        "CKV_K8S_22": "privileged: a container that may remount its root gains nothing from a read-only one",
+        "CKV_K8S_23": "root: multus-daemon refuses to start unless uid 0 (cmd/multus-daemon/main.go)",
+        "CKV_K8S_40": "root: multus-daemon refuses to start unless uid 0 (cmd/multus-daemon/main.go)",
+        "CKV_K8S_28": "privileged: the runtime grants every capability and ignores a drop list",
+        "CKV_K8S_37": "privileged: the runtime grants every capability and ignores a drop list",
+        "CKV_K8S_38": "talks to the API server: watches pods and NADs, updates pods/status, records events",
+        "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+        **_image_waivers(image),
+    }
+    if eks_build:
+        reasons["CKV_K8S_8"] = "AWS build: image contents unpublished, so no liveness exec that could restart the CNI on every node"
+    return reasons
+
+
 def multus_objects(cfg: StackConfig) -> list[Obj]:
     daemon_config = json.dumps(multus_daemon_config(cfg), indent=2) + "\n"
     labels = {"tier": "node", "app": "multus", "name": "multus"}
@@ -155,6 +236,8 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
         install = ["cp", "-f", "/usr/src/multus-cni/bin/multus-shim", "/host/opt/cni/bin/multus-shim"]
     else:
         install = ["/usr/src/multus-cni/bin/install_multus", "-d", "/host/opt/cni/bin", "-t", "thick"]
+    eks_build = images.multus_is_eks_build(cfg.multus.image)
+    probes = _multus_probes(eks_build)
     mounts = [
         {"name": "cni", "mountPath": "/host/etc/cni/net.d"},
         {"name": "cnibin", "mountPath": "/opt/cni/bin"},
@@ -179,6 +262,8 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                     "hostNetwork": True,
                     "hostPID": True,
                     "serviceAccountName": "multus",
+                    # Applies to the unprivileged init container; privileged ones run Unconfined anyway.
+                    "securityContext": pod_security_context(),
                     "priorityClassName": "system-node-critical",
                     "nodeSelector": dict(MULTUS_NODE_SELECTOR),
                     "tolerations": _TOLERATE_ALL,
@@ -190,9 +275,11 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                             "image": image,
                             "command": install,
                             "resources": _guaranteed("10m", "50Mi"),
-                            "securityContext": {"privileged": True},
+                            # Only copies files into the root-owned host CNI bin dir (install_multus
+                            # writes a temp file there and renames it, pkg/cmdutils CopyFileAtomic).
+                            "securityContext": root_without_privilege(),
                             "terminationMessagePolicy": "FallbackToLogsOnError",
-                            "volumeMounts": [{"name": "cnibin", "mountPath": "/host/opt/cni/bin", "mountPropagation": "Bidirectional"}],
+                            "volumeMounts": [{"name": "cnibin", "mountPath": "/host/opt/cni/bin"}],
                         }
                     ],
                     "containers": [
@@ -201,9 +288,10 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
                             "image": image,
                             "command": ["/usr/src/multus-cni/bin/multus-daemon"],
                             "resources": _guaranteed(cfg.multus.cpu, cfg.multus.memory),
-                            "securityContext": {"privileged": True},
+                            "securityContext": privileged(),
                             "terminationMessagePolicy": "FallbackToLogsOnError",
                             "env": [{"name": "MULTUS_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                            **probes,
                             "volumeMounts": mounts,
                         }
                     ],
@@ -228,17 +316,11 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
             },
         },
     }
+    waive(daemonset, _multus_waivers(image, eks_build))
     return [
         NAD_CRD,
         _service_account("multus"),
-        _cluster_role(
-            "multus",
-            [
-                {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["*"], "verbs": ["*"]},
-                {"apiGroups": [""], "resources": ["pods", "pods/status"], "verbs": ["get", "list", "update", "watch"]},
-                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-            ],
-        ),
+        _cluster_role("multus", MULTUS_RBAC),
         _binding("multus", "multus", "multus"),
         {
             "apiVersion": "v1",
@@ -353,6 +435,33 @@ WHEREABOUTS_CRDS = [
 ]
 
 
+_NO_HEALTH = "no health endpoint or file upstream"
+WHEREABOUTS_DAEMON_WAIVERS = {
+    "CKV_K8S_8": f"{_NO_HEALTH}: whereabouts v0.9.4 ip-control-loop serves nothing and writes no status file",
+    "CKV_K8S_9": f"{_NO_HEALTH}: whereabouts v0.9.4 ip-control-loop serves nothing and writes no status file",
+    "CKV_K8S_19": "hostNetwork: installs the IPAM plugin and its kubeconfig before the node has pod networking",
+    "CKV_K8S_23": "root: writes the plugin binary and its kubeconfig into root-owned /opt/cni/bin and /etc/cni/net.d",
+    "CKV_K8S_40": "root: writes the plugin binary and its kubeconfig into root-owned /opt/cni/bin and /etc/cni/net.d",
+    "CKV_K8S_38": "talks to the API server: ip-control-loop watches pods and the token goes into the plugin's kubeconfig",
+    "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+}
+WHEREABOUTS_RECONCILER_WAIVERS = {
+    "CKV_K8S_8": f"{_NO_HEALTH}: whereabouts v0.9.4 cmd/reconciler serves nothing; it exits when its config watch fails",
+    "CKV_K8S_9": f"{_NO_HEALTH}: whereabouts v0.9.4 cmd/reconciler serves nothing; it exits when its config watch fails",
+    "CKV_K8S_38": "talks to the API server: lists pods and IP pools and frees leaked allocations",
+}
+
+
+def _deny_ingress(name: str, selector: dict[str, str], labels: dict[str, str]) -> Obj:
+    """Refuse every inbound connection to pods that serve nothing (egress left open: the API server)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, labels=labels),
+        "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"]},
+    }
+
+
 def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
     labels = {"app": "whereabouts"}
     namespace_env = {"name": "WHEREABOUTS_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
@@ -369,6 +478,7 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                 "spec": {
                     "hostNetwork": True,
                     "serviceAccountName": "whereabouts",
+                    "securityContext": pod_security_context(),
                     "priorityClassName": "system-node-critical",
                     "nodeSelector": dict(MULTUS_NODE_SELECTOR),
                     "tolerations": _TOLERATE_ALL,
@@ -384,7 +494,10 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                             ],
                             "env": [{"name": "NODENAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}, namespace_env],
                             "resources": _guaranteed("100m", "200Mi"),
-                            "securityContext": {"privileged": True},
+                            # install-cni.sh and token-watcher.sh only write the plugin binary, its
+                            # kubeconfig and conf into root-owned host dirs; ip-control-loop only
+                            # talks to the API server. Root is needed for those dirs, privilege is not.
+                            "securityContext": root_without_privilege(),
                             "volumeMounts": [
                                 {"name": "cnibin", "mountPath": "/host/opt/cni/bin"},
                                 {"name": "cni-net-dir", "mountPath": "/host/etc/cni/net.d"},
@@ -412,6 +525,7 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                 },
                 "spec": {
                     "serviceAccountName": "whereabouts",
+                    "securityContext": pod_security_context(non_root=True),
                     "priorityClassName": "system-cluster-critical",
                     "affinity": _NOT_FARGATE,
                     "containers": [
@@ -421,7 +535,10 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                             "command": ["/ip-reconciler", "-log-level", "debug"],
                             "env": [namespace_env],
                             "resources": _guaranteed("100m", "100Mi"),
-                            "volumeMounts": [{"name": "cron-schedule", "mountPath": "/cron-schedule"}],
+                            # It reads /cron-schedule/config, logs to stderr and talks to the API
+                            # server (whereabouts v0.9.4 cmd/reconciler/main.go); it writes no file.
+                            "securityContext": restricted(),
+                            "volumeMounts": [{"name": "cron-schedule", "mountPath": "/cron-schedule", "readOnly": True}],
                         }
                     ],
                     "volumes": [
@@ -445,7 +562,9 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
                     "resources": ["ippools", "overlappingrangeipreservations", "nodeslicepools"],
                     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
                 },
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+                # The IPAM plugin's pool lock is a client-go LeaseLock (pkg/storage/kubernetes/ipam.go),
+                # which only gets, creates and updates its Lease (tools/leaderelection/resourcelock/leaselock.go).
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
                 {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "get"]},
                 {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["k8s.cni.cncf.io"], "resources": ["network-attachment-definitions"], "verbs": ["get", "list", "watch"]},
@@ -454,8 +573,9 @@ def whereabouts_objects(cfg: StackConfig) -> list[Obj]:
         ),
         _binding("whereabouts", "whereabouts-cni", "whereabouts"),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("whereabouts-config", labels=labels), "data": schedule_config},
-        daemonset,
-        reconciler,
+        waive(daemonset, WHEREABOUTS_DAEMON_WAIVERS | _image_waivers(images.WHEREABOUTS)),
+        waive(reconciler, WHEREABOUTS_RECONCILER_WAIVERS | _image_waivers(images.WHEREABOUTS)),
+        _deny_ingress("whereabouts-reconciler", {"name": "whereabouts-reconciler"}, labels),
     ]
 
 
@@ -473,6 +593,23 @@ def sriov_device_plugin_config(cfg: StackConfig) -> Obj:
         selector["pciAddresses"] = list(r.pci_addresses) if r.pci_addresses is not None else default_pool_pci_addresses(cfg)
         resources.append({"resourceName": r.name, "resourcePrefix": cfg.sriov.resource_prefix, "selectors": [selector]})
     return {"resourceList": resources}
+
+
+SRIOV_WAIVERS = {
+    "CKV_K8S_8": f"{_NO_HEALTH}: sriov-network-device-plugin v3.11.0 has no HTTP server; the kubelet tracks it by registration",
+    "CKV_K8S_9": f"{_NO_HEALTH}: sriov-network-device-plugin v3.11.0 has no HTTP server; the kubelet tracks it by registration",
+    "CKV_K8S_16": "privileged: upstream v3.11.0 runs it privileged to read and hand out host PCI devices; untested without",
+    "CKV_K8S_19": "hostNetwork: discovers the host's network devices, which only the host network namespace shows",
+    "CKV_K8S_20": "privileged: the API server refuses allowPrivilegeEscalation false on a privileged container",
+    "CKV_K8S_22": "privileged: a container that may remount its root gains nothing from a read-only one",
+    "CKV_K8S_23": "root: writes its socket into the root-owned kubelet device-plugins directory",
+    "CKV_K8S_40": "root: writes its socket into the root-owned kubelet device-plugins directory",
+    "CKV_K8S_28": "privileged: the runtime grants every capability and ignores a drop list",
+    "CKV_K8S_37": "privileged: the runtime grants every capability and ignores a drop list",
+    "CKV_K8S_31": "privileged: privileged containers always run seccomp Unconfined",
+    "CKV_K8S_29": "privileged: its only container overrides any pod-level security context",
+    "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+}
 
 
 def sriov_objects(cfg: StackConfig) -> list[Obj]:
@@ -494,6 +631,9 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
                 "spec": {
                     "hostNetwork": True,
                     "serviceAccountName": "sriov-device-plugin",
+                    # It talks to the kubelet's device-plugin socket only; client-go is an indirect
+                    # dependency of v3.11.0 (go.mod), imported by none of its packages.
+                    "automountServiceAccountToken": False,
                     "priorityClassName": "system-node-critical",
                     "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
                     "tolerations": _TOLERATE_ALL,
@@ -504,7 +644,7 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
                             "imagePullPolicy": "IfNotPresent",
                             "args": ["--log-dir=sriovdp", "--log-level=10"],
                             "resources": _guaranteed("250m", "200Mi"),
-                            "securityContext": {"privileged": True},
+                            "securityContext": privileged(),
                             "volumeMounts": [
                                 {"name": "devicesock", "mountPath": "/var/lib/kubelet/device-plugins"},
                                 {"name": "plugins-registry", "mountPath": "/var/lib/kubelet/plugins_registry"},
@@ -531,7 +671,7 @@ def sriov_objects(cfg: StackConfig) -> list[Obj]:
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("sriovdp-config"), "data": {"config.json": config}},
         _service_account("sriov-device-plugin"),
-        daemonset,
+        waive(daemonset, SRIOV_WAIVERS | _image_waivers(images.SRIOV_DEVICE_PLUGIN)),
     ]
 
 
@@ -654,6 +794,18 @@ def taint_remover_program() -> str:
     return asset(TAINT_REMOVER_ASSET).decode()
 
 
+TAINT_REMOVER_WAIVERS = {
+    "CKV_K8S_8": "no health endpoint: its outcome is the node's taint and annotation; a probe would only restart a loop that reads files",
+    "CKV_K8S_9": "no health endpoint: a readiness probe on the node's network state would hold a rollout on every node whose networks are down",
+    "CKV_K8S_19": "hostNetwork: checks the host's multus links in /sys/class/net, which only the host network namespace shows",
+    "CKV_K8S_38": "talks to the API server: patches its own node's taint and annotation, records events",
+    "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+}
+TAINT_REMOVER_EVENTS_WAIVERS = {
+    "CKV_K8S_21": "events about a Node, a cluster-scoped object, belong in default (where client-go's recorder puts them)",
+}
+
+
 def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
     """Program (ConfigMap), identity, RBAC, admission policies and the DaemonSet on multus nodes."""
     program = taint_remover_program()
@@ -685,12 +837,7 @@ def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
                     "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
                     "tolerations": _TOLERATE_ALL,
                     "terminationGracePeriodSeconds": 5,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 65534,
-                        "runAsGroup": 65534,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": pod_security_context(non_root=True),
                     "containers": [
                         {
                             "name": "taint-remover",
@@ -698,11 +845,7 @@ def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
                             "command": ["python3", f"{TAINT_REMOVER_PROGRAM_DIR}/{TAINT_REMOVER}"],
                             "env": env,
                             "resources": _guaranteed("20m", "48Mi"),
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": restricted(),
                             "terminationMessagePolicy": "FallbackToLogsOnError",
                             "volumeMounts": [
                                 {"name": "program", "mountPath": TAINT_REMOVER_PROGRAM_DIR, "readOnly": True},
@@ -726,20 +869,26 @@ def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
         _service_account(TAINT_REMOVER),
         _cluster_role(TAINT_REMOVER, [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]),
         _binding(TAINT_REMOVER, TAINT_REMOVER, TAINT_REMOVER),
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": _meta(f"{TAINT_REMOVER}-events", namespace=EVENT_NAMESPACE),
-            "rules": [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": _meta(f"{TAINT_REMOVER}-events", namespace=EVENT_NAMESPACE),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{TAINT_REMOVER}-events"},
-            "subjects": [{"kind": "ServiceAccount", "name": TAINT_REMOVER, "namespace": NAMESPACE}],
-        },
-        daemonset,
+        waive(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": _meta(f"{TAINT_REMOVER}-events", namespace=EVENT_NAMESPACE),
+                "rules": [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}],
+            },
+            TAINT_REMOVER_EVENTS_WAIVERS,
+        ),
+        waive(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": _meta(f"{TAINT_REMOVER}-events", namespace=EVENT_NAMESPACE),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{TAINT_REMOVER}-events"},
+                "subjects": [{"kind": "ServiceAccount", "name": TAINT_REMOVER, "namespace": NAMESPACE}],
+            },
+            TAINT_REMOVER_EVENTS_WAIVERS,
+        ),
+        waive(daemonset, TAINT_REMOVER_WAIVERS | _image_waivers(images.TAINT_REMOVER_PYTHON)),
     ]
 
 

@@ -13,10 +13,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic.alias_generators import to_camel
 
+from .awsrules import LOG_RETENTION_DAYS
+
 CniVersion = Literal["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 IpvlanMode = Literal["l2", "l3", "l3s"]
 NatGateways = Literal["none", "single", "perAz"]
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+LogRetentionDays = Literal[LOG_RETENTION_DAYS]  # Literal[(a, b)] is Literal[a, b]
 
 
 class Model(BaseModel):
@@ -51,6 +54,8 @@ class ClusterConfig(Model):
     endpoint_public_access: bool = True
     endpoint_private_access: bool = True
     public_access_cidrs: tuple[IPv4Network, ...] = ()
+    log_retention_days: LogRetentionDays = 90
+    """CloudWatch retention of the control-plane logs (api, audit, authenticator)."""
     existing: ExistingCluster | None = None
 
 
@@ -132,7 +137,7 @@ class NodeGroup(Model):
     labels: dict[str, str] = Field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     root_volume_size: int = Field(default=20, ge=20, le=16384)
-    metadata_hop_limit: int = Field(default=2, ge=1, le=64)
+    metadata_hop_limit: int = Field(default=1, ge=1, le=64)
     ami_release_version: str | None = None
     """Pin the EKS AL2023 AMI release (amazon-eks-ami tag, e.g. v20260930) instead of following `recommended`."""
     ami_id: str | None = None

@@ -2,7 +2,8 @@
 
 Ingress is the default rule (all traffic from the multus subnets) plus the
 user's rules, unless `replaceDefault: true`; egress is the user's list when
-given, else all traffic to anywhere.
+given, else all traffic to the multus subnets and the networks' pod ranges and
+route destinations (never 0.0.0.0/0 unless a network routes there).
 
 What a rule may say follows the EC2 API's `IpPermission`
 (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html):
@@ -21,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .awsrules import multus_egress_cidrs
 from .errors import ConfigIssue
-from .model import SecurityGroupRule, StackConfig
+from .model import HostLocalIpam, SecurityGroupRule, StackConfig, StaticIpam, WhereaboutsIpam
 
 NAMES = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 ALL = "-1"
@@ -76,7 +78,20 @@ def default_ingress(cfg: StackConfig) -> dict[str, Any]:
     }
 
 
-DEFAULT_EGRESS = {"protocol": ALL, "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}
+def default_egress(cfg: StackConfig) -> dict[str, Any]:
+    """All traffic, but only to the multus subnets and what the networks' pods address or route to."""
+    pod_networks, route_dsts = [], []
+    for net in cfg.networks:
+        ipam = net.ipam
+        if isinstance(ipam, HostLocalIpam):
+            pod_networks.append(ipam.subnet)
+        elif isinstance(ipam, WhereaboutsIpam):
+            pod_networks.append(ipam.range)
+        elif isinstance(ipam, StaticIpam):
+            pod_networks.extend(a.address.network for a in ipam.addresses)
+        route_dsts.extend(r.dst for r in (ipam.routes if ipam is not None else ()))
+    cidrs = multus_egress_cidrs([s.cidr for s in cfg.multus_subnets], pod_networks, route_dsts)
+    return {"protocol": ALL, "from_port": 0, "to_port": 0, "cidr_blocks": cidrs, "description": "multus networks"}
 
 
 def ingress_rules(cfg: StackConfig) -> list[dict[str, Any]]:
@@ -87,7 +102,7 @@ def ingress_rules(cfg: StackConfig) -> list[dict[str, Any]]:
 
 def egress_rules(cfg: StackConfig) -> list[dict[str, Any]]:
     sg = cfg.multus_security_group
-    return [dict(DEFAULT_EGRESS)] if sg.egress is None else [_as_input(r) for r in sg.egress]
+    return [default_egress(cfg)] if sg.egress is None else [_as_input(r) for r in sg.egress]
 
 
 def rule_issues(rule: SecurityGroupRule, key: str) -> Iterator[ConfigIssue]:

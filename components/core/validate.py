@@ -187,6 +187,7 @@ CREATED_CLUSTER_KEYS = (
     "endpoint_private_access",
     "public_access_cidrs",
     "service_cidr",
+    "log_retention_days",
 )
 
 
