@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import json
 import runpy
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.settings import SETTINGS, _get_rpc_manager, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .mocks import PlanMocks, PlanMonitor, Registration
 
@@ -54,16 +55,24 @@ def run_program(
     def run() -> PlanResult:
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(config_values(flat_config))
+        failure = None
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
         except pulumi.RunError as exc:
-            raise ProgramError(str(exc)) from None
+            failure = str(exc)
         finally:
             _drain_rpcs()
+        if failure is not None:
+            # Raised outside the handler, so no __context__ keeps the failed futures reachable.
+            raise ProgramError(failure)
         return PlanResult(stack, list(monitor.registrations), _resolve_outputs())
 
     # A fresh context: the SDK keeps its settings and root stack in context variables.
-    return contextvars.Context().run(run)
+    try:
+        return contextvars.Context().run(run)
+    except ProgramError:
+        _collect_failed_outputs()
+        raise
 
 
 def _drain_rpcs() -> None:
@@ -88,6 +97,40 @@ def _drain_rpcs() -> None:
 
     _sync_await(settle())
     manager.clear()
+
+
+def _collect_failed_outputs() -> None:
+    """Collect, now, the futures a failed program leaves holding its error.
+
+    When one Output fails, every Output built from it holds the same RunError in
+    a future nobody awaits. Left to the garbage collector, each is collected at
+    some later allocation; `Future.__del__` then logs "exception was never
+    retrieved" with a formatted traceback, and on CPython 3.11 formatting a
+    traceback calls `ast.parse` (caret anchors). When that collection happens
+    inside another `ast.parse` (pytest's assertion rewriting), the nested parse
+    corrupts the interpreter-wide AST recursion counter and the outer one fails
+    with "AST constructor recursion depth mismatch" (python/cpython#106905,
+    fixed in 3.11.8 and 3.12.1 by keeping that counter per parser). The error
+    is already reported as `ProgramError`, so these duplicates are dropped here,
+    at a point where no parse is running; any other unretrieved failure is
+    still logged by the loop's own handler.
+    """
+    loop = _ensure_event_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(event_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), pulumi.RunError):
+            return
+        if previous is not None:
+            previous(event_loop, context)
+        else:
+            event_loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    try:
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
 
 
 def _resolve_outputs() -> dict[str, Any]:
