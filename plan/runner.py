@@ -67,6 +67,7 @@ def run_program(
             raise ProgramError(failure)
         return PlanResult(stack, list(monitor.registrations), _resolve_outputs())
 
+    _drop_reported_failures(_ensure_event_loop())
     # A fresh context: the SDK keeps its settings and root stack in context variables.
     try:
         return contextvars.Context().run(run)
@@ -103,20 +104,31 @@ def _collect_failed_outputs() -> None:
     """Collect, now, the futures a failed program leaves holding its error.
 
     When one Output fails, every Output built from it holds the same RunError in
-    a future nobody awaits. Left to the garbage collector, each is collected at
-    some later allocation; `Future.__del__` then logs "exception was never
-    retrieved" with a formatted traceback, and on CPython 3.11 formatting a
-    traceback calls `ast.parse` (caret anchors). When that collection happens
-    inside another `ast.parse` (pytest's assertion rewriting), the nested parse
-    corrupts the interpreter-wide AST recursion counter and the outer one fails
-    with "AST constructor recursion depth mismatch" (python/cpython#106905,
-    fixed in 3.11.8 and 3.12.1 by keeping that counter per parser). The error
-    is already reported as `ProgramError`, so these duplicates are dropped here,
-    at a point where no parse is running; any other unretrieved failure is
-    still logged by the loop's own handler.
+    a future nobody awaits. Left to the garbage collector, each is freed at some
+    later allocation, and `Future.__del__` hands it to the loop's exception
+    handler, whose default logs a formatted traceback; on CPython 3.11
+    formatting a traceback calls `ast.parse` (caret anchors). When that happens
+    inside another `ast.parse` (pytest rewriting a module imported later), the
+    nested parse corrupts the interpreter-wide AST recursion counter and the
+    outer one fails with "AST constructor recursion depth mismatch"
+    (python/cpython#106905, fixed in 3.11.8 by a per-parser counter). The error
+    is already reported as `ProgramError`, so the loop drops these duplicates
+    (see `_drop_reported_failures`) and they are collected here, where no parse
+    runs.
     """
-    loop = _ensure_event_loop()
+    gc.collect()
+
+
+def _drop_reported_failures(loop: asyncio.AbstractEventLoop) -> None:
+    """Loop exception handler: a RunError left in an unawaited future is the run's own failure.
+
+    The SDK raises the first failed Output's RunError from the program (it becomes
+    `ProgramError`); the same error held by sibling futures is not logged again.
+    Anything else goes to the handler that was there, or the loop's default.
+    """
     previous = loop.get_exception_handler()
+    if getattr(previous, "drops_reported_failures", False):
+        return
 
     def handler(event_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if isinstance(context.get("exception"), pulumi.RunError):
@@ -126,11 +138,8 @@ def _collect_failed_outputs() -> None:
         else:
             event_loop.default_exception_handler(context)
 
+    handler.drops_reported_failures = True  # type: ignore[attr-defined]
     loop.set_exception_handler(handler)
-    try:
-        gc.collect()
-    finally:
-        loop.set_exception_handler(previous)
 
 
 def _resolve_outputs() -> dict[str, Any]:
