@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STACK ?= dev
 STAMP := $(VENV)/.installed
 
 .PHONY: plan test lint conformance bench system-deps clean
@@ -13,16 +12,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-plan: $(STAMP)  ## offline plan of STACK (or CONFIG=path), into build/plan/<stack> (or OUT=dir)
-	$(PY) -m plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+plan: $(STAMP)  ## offline plan of STACK (default dev) or CONFIG=path (not both), into build/plan/<stack> (or OUT=dir)
+	$(PY) -m plan $(if $(STACK),--stack $(STACK)) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint -no-color
 
-test: $(STAMP) system-deps lint  ## the whole suite: pure, plugin, components, stacks, examples, conformance, project
-	$(PY) -m pytest
+test: $(STAMP) system-deps lint  ## the whole suite in random order (pytest-randomly; the seed is printed): pure, plugin, components, stacks, examples, conformance, project
+	$(PY) -m pytest -p randomly
 
 conformance: $(STAMP) system-deps
 	$(PY) -m pytest tests/conformance

@@ -81,7 +81,8 @@ def test_unreadable_yaml_is_reported_not_raised(tmp_path):
     bad.write_text("config:\n  aws:region: [unclosed\n")
     done = _plan_cli("--config", str(bad), "--out", str(tmp_path / "out"))
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert f"error: {bad}: stack config has 1 error:\n  - not valid YAML" in done.stderr
+    assert f"error: {bad}: stack config has 1 error:\n  - Pulumi.broken.yaml, line 2: not valid YAML: " in done.stderr
+    assert "expected ',' or ']'" in done.stderr
     assert "eks-multus:" not in done.stderr, "a file-level problem is not a config key"
 
 
