@@ -80,3 +80,19 @@ def test_a_default_of_the_wrong_type_is_refused_like_the_cli():
     project = copy.deepcopy(PROJECT)
     project["config"]["tags"]["default"] = []
     assert project_errors(project) == ["The default value specified for configuration key 'tags' is not of the expected type 'object'"]
+
+
+def test_the_minimum_cli_version_is_stated_where_the_cli_is_used():
+    """`type: object` keys exist from CLI 3.186.0 (pulumi/pulumi#20129, CHANGELOG 3.186.0)."""
+    import re
+
+    import yaml
+
+    assert PROJECT["requiredPulumiVersion"] == ">=3.186.0"
+    preview = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
+    step = next(s for s in preview["jobs"]["preview"]["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
+    version = tuple(int(x) for x in str(step["with"]["pulumi-version"]).split("."))
+    assert version >= (3, 186, 0)
+    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    assert ".".join(map(str, version)) == sdk, "the CLI of the pinned SDK's release"
+    assert "Pulumi CLI 3.186.0 or later" in (ROOT / "README.md").read_text()
