@@ -9,8 +9,10 @@ what the model would use anyway.
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
+import yaml
 
 from components.core.loader import from_pulumi_values, load_config, read_stack_file
 from components.core.model import StackConfig
@@ -84,10 +86,6 @@ def test_a_default_of_the_wrong_type_is_refused_like_the_cli():
 
 def test_the_minimum_cli_version_is_stated_where_the_cli_is_used():
     """`type: object` keys exist from CLI 3.186.0 (pulumi/pulumi#20129, CHANGELOG 3.186.0)."""
-    import re
-
-    import yaml
-
     assert PROJECT["requiredPulumiVersion"] == ">=3.186.0"
     preview = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
     step = next(s for s in preview["jobs"]["preview"]["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
