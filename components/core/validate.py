@@ -48,6 +48,7 @@ from .topology import (
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KERNEL_STYLE_NAME = re.compile(r"^(eth|ens|enp|eno|enx)\d")
+AL2_NAME = re.compile(r"^eth\d+$")
 EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
@@ -392,7 +393,10 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
             slots = providers(cfg, ifname)
             if not slots:
                 valid = sorted({n for a in attachments(cfg) for n in a.names})
-                yield ConfigIssue(ifkey, f"no node group provides an interface named `{ifname}`", f"use one of: {', '.join(valid)}")
+                problem = f"no node group provides an interface named `{ifname}`"
+                if AL2_NAME.match(ifname):
+                    problem += " (AL2023, the node OS, names device index i ens<5+i>; eth<i> is AL2's naming)"
+                yield ConfigIssue(ifkey, problem, f"use one of: {', '.join(valid)}")
                 continue
         else:
             slots = ()

@@ -463,7 +463,7 @@ ISSUE13_CASES = [
     ("host-device-on-ipvlan-master", "dev", _host_device_on("ens6"), "networks[1].device", "master of ipvlan network networks[0]"),
     ("host-device-not-provided", "dev", _host_device_on("ens9"), "networks[1].device", "no node group provides"),
     # 3. AL2023 has no eth1; the hint lists only names that exist there
-    ("eth1-on-al2023", "dev", _set("networks", [0, "master"], "eth1"), "networks[0].master", "use one of: ens6, multus-a"),
+    ("eth1-on-al2023", "dev", _set("networks", [0, "master"], "eth1"), "networks[0].master", "AL2's naming); use one of: ens6, multus-a"),
     # 4. zone letters per region (data/availability-zones.json)
     (
         "zone-not-in-region",
