@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STACK ?= dev
 STAMP := $(VENV)/.installed
 PLAN_STAMP := $(VENV)/.installed-plan
 SCAN_VENV ?= .venv-scan
@@ -29,16 +28,16 @@ $(SCAN_STAMP): requirements-scan.txt
 	PYTHON=$(PYTHON) bash scripts/venv.sh $(SCAN_VENV) requirements-scan.txt
 	touch $(SCAN_STAMP)
 
-plan: $(PLAN_NEEDS)  ## offline plan of STACK (or CONFIG=path), into build/plan/<stack> (or OUT=dir)
-	$(PY) -m plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+plan: $(PLAN_NEEDS)  ## offline plan of STACK (default dev) or CONFIG=path (not both), into build/plan/<stack> (or OUT=dir)
+	$(PY) -m plan $(if $(STACK),--stack $(STACK)) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	PATH="$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint -no-color
 
-test: $(STAMP) $(SCAN_STAMP) system-deps lint  ## the whole suite: pure, plugin, components, stacks, security scan, examples, conformance, project
-	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest
+test: $(STAMP) $(SCAN_STAMP) system-deps lint  ## the whole suite in random order (pytest-randomly; the seed is printed): pure, plugin, components, stacks, security scan, examples, conformance, project
+	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest -p randomly
 
 scan: $(STAMP) $(SCAN_STAMP)  ## checkov over every stack's planned manifests, and the AWS security rules
 	CHECKOV=$(SCAN_VENV)/bin/checkov $(PY) -m pytest tests/security -q

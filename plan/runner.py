@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.settings import SETTINGS, _get_rpc_manager, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .mocks import PlanMocks, PlanMonitor, Registration, subnets_in_config
 
@@ -59,20 +59,25 @@ def run_program(
     def run() -> PlanResult:
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=log.logger)
         pulumi.runtime.set_all_config(config_values(flat_config))
+        failure = None
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
         except pulumi.RunError as exc:
-            raise ProgramError(str(exc)) from None
+            failure = str(exc)
         finally:
             _drain_rpcs()
-            # Outputs that failed with nobody awaiting them report it when they are collected; collect
-            # them now, not in the middle of a later ast.parse (CPython 3.11.7 then raises "AST
-            # constructor recursion depth mismatch" from the pytest assertion rewriter).
-            gc.collect()
+        if failure is not None:
+            # Raised outside the handler, so no __context__ keeps the failed futures reachable.
+            raise ProgramError(failure)
         return PlanResult(stack, list(monitor.registrations), _resolve_outputs(), log.warnings)
 
+    _drop_reported_failures(_ensure_event_loop())
     # A fresh context: the SDK keeps its settings and root stack in context variables.
-    return contextvars.Context().run(run)
+    try:
+        return contextvars.Context().run(run)
+    except ProgramError:
+        _collect_failed_outputs()
+        raise
 
 
 class _EngineLog(logging.Handler):
@@ -111,6 +116,48 @@ def _drain_rpcs() -> None:
 
     _sync_await(settle())
     manager.clear()
+
+
+def _collect_failed_outputs() -> None:
+    """Collect, now, the futures a failed program leaves holding its error.
+
+    When one Output fails, every Output built from it holds the same RunError in
+    a future nobody awaits. Left to the garbage collector, each is freed at some
+    later allocation, and `Future.__del__` hands it to the loop's exception
+    handler, whose default logs a formatted traceback; on CPython 3.11
+    formatting a traceback calls `ast.parse` (caret anchors). When that happens
+    inside another `ast.parse` (pytest rewriting a module imported later), the
+    nested parse corrupts the interpreter-wide AST recursion counter and the
+    outer one fails with "AST constructor recursion depth mismatch"
+    (python/cpython#106905, fixed in 3.11.8 by a per-parser counter). The error
+    is already reported as `ProgramError`, so the loop drops these duplicates
+    (see `_drop_reported_failures`) and they are collected here, where no parse
+    runs.
+    """
+    gc.collect()
+
+
+def _drop_reported_failures(loop: asyncio.AbstractEventLoop) -> None:
+    """Loop exception handler: a RunError left in an unawaited future is the run's own failure.
+
+    The SDK raises the first failed Output's RunError from the program (it becomes
+    `ProgramError`); the same error held by sibling futures is not logged again.
+    Anything else goes to the handler that was there, or the loop's default.
+    """
+    previous = loop.get_exception_handler()
+    if getattr(previous, "drops_reported_failures", False):
+        return
+
+    def handler(event_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), pulumi.RunError):
+            return
+        if previous is not None:
+            previous(event_loop, context)
+        else:
+            event_loop.default_exception_handler(context)
+
+    handler.drops_reported_failures = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
 
 
 def _resolve_outputs() -> dict[str, Any]:

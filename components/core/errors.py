@@ -24,7 +24,8 @@ class ConfigIssue:
     @property
     def key(self) -> str:
         """`eks-multus:networks[0].master`; paths of other namespaces (`aws:region`) as they are."""
-        return self.path if ":" in self.path else f"{NAMESPACE}:{self.path}"
+        head = self.path.split(".", 1)[0].split("[", 1)[0]  # `tags.aws:team` is ours; `aws:region` is not
+        return self.path if ":" in head else f"{NAMESPACE}:{self.path}"
 
 
 class ConfigError(Exception):

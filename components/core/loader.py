@@ -10,13 +10,13 @@ from __future__ import annotations
 import difflib
 import json
 import typing
-from collections.abc import Mapping
-from ipaddress import IPv4Network
+from collections.abc import Iterator, Mapping
+from ipaddress import AddressValueError, IPv4Network, NetmaskValueError
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from .errors import FILE, NAMESPACE, ConfigError, ConfigIssue, join_path
 from .model import (
@@ -30,6 +30,7 @@ from .model import (
     StaticIpam,
     WhereaboutsIpam,
 )
+from .stackyaml import YamlSyntaxError, cli_value, load_yaml
 from .validate import validate
 
 _TAGGED: dict[str, type[BaseModel]] = {
@@ -61,17 +62,123 @@ REFUSED_KEYS = {
 
 
 def read_stack_file(path: str | Path) -> dict[str, Any]:
-    """Flat config mapping from a `Pulumi.<stack>.yaml` file."""
+    """Flat config mapping from a `Pulumi.<stack>.yaml` file (secrets replaced by stand-ins)."""
+    return read_stack_file_with_notes(path)[0]
+
+
+def read_stack_file_with_notes(path: str | Path) -> tuple[dict[str, Any], list[ConfigIssue]]:
+    """Flat config mapping of a stack file, read as the Pulumi CLI reads it, and notes for the reader.
+
+    The CLI (pulumi/pulumi `sdk/go/common/workspace/loaders.go`, `LoadProjectStackBytes`)
+    parses the file with yaml.v3 (see `stackyaml`), refuses non-string keys
+    (`SimplifyMarshalledValue`: "expected only string keys"), puts keys without a
+    namespace into the project's (`stackConfigNamespacedWithProject`) and parses
+    the rest with `config.ParseKey` (`<namespace>:<name>`, or the old
+    `<namespace>:config:<name>`). Encrypted values (`secure:`), which only the CLI
+    can decrypt, become stand-ins; each gets a note.
+    """
+    path = Path(path)
     try:
-        doc = yaml.safe_load(Path(path).read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(FILE, f"not valid YAML ({exc})", "fix the YAML syntax")]) from None
+        doc = load_yaml(path.read_text())
+    except YamlSyntaxError as exc:
+        where = f"{path.name}, line {exc.line}" if exc.line else path.name
+        raise ConfigError([ConfigIssue(FILE, f"{where}: not valid YAML: {exc.message}", "fix the YAML there")]) from None
     except OSError as exc:
         raise ConfigError([ConfigIssue(FILE, f"cannot read the stack file ({exc.strerror})", "pass an existing file")]) from None
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
         raise ConfigError([ConfigIssue(FILE, "the file has no `config:` mapping", "put the stack settings under `config:`")])
-    return config
+    issues: list[ConfigIssue] = []
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        full = _cli_key(key, issues)
+        if full is not None:
+            flat[full] = cli_value(value)
+    if issues:
+        raise ConfigError(issues)
+    notes = _mask_secrets(flat)
+    return flat, notes
+
+
+def _cli_key(key: Any, issues: list[ConfigIssue]) -> str | None:
+    """The full key the CLI makes of a stack-file key, or None (with an issue) where it refuses it."""
+    if not isinstance(key, str):
+        shown = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+        issues.append(
+            ConfigIssue(
+                FILE,
+                f"config key `{shown}` is {_type_name(key)}, not text; the Pulumi CLI accepts only string keys",
+                f"write the key as `{NAMESPACE}:<name>` (quote it if it looks like a number), e.g. `{NAMESPACE}:vpc`",
+            )
+        )
+        return None
+    parts = key.split(":")
+    if len(parts) == 1:
+        return f"{NAMESPACE}:{key}"
+    if len(parts) == 2:
+        return key
+    if len(parts) == 3 and parts[1] == "config":
+        return f"{parts[0]}:{parts[2]}"
+    issues.append(
+        ConfigIssue(key, "is not a configuration key the Pulumi CLI can parse", "write it as `<namespace>:<name>`, e.g. `eks-multus:vpc`")
+    )
+    return None
+
+
+SECRET_STAND_IN = "[secret]"
+"""What the offline plan puts where the stack file holds an encrypted value."""
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def _mask_secrets(flat: dict[str, Any]) -> list[ConfigIssue]:
+    """Replace every `{secure: ...}` in place by a stand-in; one note per replacement."""
+    notes: list[ConfigIssue] = []
+    region = flat.get("aws:region") if isinstance(flat.get("aws:region"), str) else "us-east-1"
+    defaults = {f.alias or n: f for n, f in StackConfig.model_fields.items()}
+
+    def walk(value: Any, path: str) -> Any:
+        if _is_secure(value):
+            stand_in = _kubeconfig_stand_in(region) if path.endswith(".kubeconfig") else SECRET_STAND_IN
+            notes.append(
+                ConfigIssue(path, "is encrypted; the offline plan uses a stand-in", "`pulumi preview` decrypts and checks the real value")
+            )
+            return stand_in
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    for key in list(flat):
+        value = flat[key]
+        name = key.removeprefix(f"{NAMESPACE}:")
+        if _is_secure(value) and key.startswith(f"{NAMESPACE}:"):
+            field = defaults.get(name)
+            if field is not None and not field.is_required():
+                # A whole object set with `pulumi config set --secret`: plan with its default.
+                del flat[key]
+                notes.append(
+                    ConfigIssue(
+                        name,
+                        "is encrypted as a whole; the offline plan uses its default in its place",
+                        "`pulumi preview` decrypts and checks the real value",
+                    )
+                )
+            continue  # a required key stays encrypted and is reported by the model
+        flat[key] = walk(value, name if key.startswith(f"{NAMESPACE}:") else key)
+    return notes
+
+
+def _kubeconfig_stand_in(region: str) -> str:
+    """A kubeconfig with a server, in place of an encrypted one (only its shape is checked offline)."""
+    server = f"https://SECRET.gr7.{region}.eks.amazonaws.com"
+    return (
+        "apiVersion: v1\nkind: Config\nclusters:\n  - name: secret\n    cluster:\n"
+        f"      server: {server}\n      certificate-authority-data: U0VDUkVU\n"
+    )
 
 
 def from_pulumi_values(values: Mapping[str, str]) -> dict[str, Any]:
@@ -88,28 +195,44 @@ def from_pulumi_values(values: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+# Config namespaces of the providers and engine this program uses; their keys pass untouched.
+KNOWN_NAMESPACES = ("aws", "kubernetes", "eks", "pulumi")
+# Settings of the aws provider close to `region`, for "did you mean" on a misspelled region.
+_AWS_REGION_KEY = "aws:region"
+
+
 def load_config(flat: Mapping[str, Any], stack: str) -> StackConfig:
     """Parse and validate; raises `ConfigError` with every issue found."""
     issues: list[ConfigIssue] = []
     raw: dict[str, Any] = {"stack": stack}
-    region = flat.get("aws:region")
+    region = flat.get(_AWS_REGION_KEY)
     if region is None:
-        issues.append(ConfigIssue("aws:region", "is not set", "set the AWS region, e.g. `aws:region: ap-northeast-2`"))
+        issues.append(_missing_region(flat))
     else:
         raw["region"] = region
     prefix = f"{NAMESPACE}:"
     for key, value in flat.items():
+        if not isinstance(key, str):
+            issues.append(ConfigIssue(FILE, f"config key `{key}` is {_type_name(key)}, not text", f"write it as `{NAMESPACE}:<name>`"))
+            continue
         if not key.startswith(prefix):
+            issues.extend(_foreign_key(key))
             continue
         name = key[len(prefix) :]
         if name not in TOP_LEVEL_KEYS:
             issues.append(ConfigIssue(name, "unknown key", _suggest(name, TOP_LEVEL_KEYS)))
             continue
+        if _is_secure(value):
+            issues.append(_issue_from_pydantic({"loc": (name,), "type": "secret", "input": value}))
+            continue
         raw[name] = value
     try:
-        model = StackConfig.model_validate(raw)
+        # As JSON, strictly and by the documented (camelCase) names only: the CLI hands
+        # structured values over as JSON, so "1" is text and `yes` is not a boolean.
+        model = StackConfig.model_validate_json(json.dumps(raw), strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
-        issues.extend(_issue_from_pydantic(err) for err in exc.errors())
+        errors = exc.errors()
+        issues.extend(_issue_from_pydantic(err) for err in errors if not _consequence(err, errors, region is None))
         raise ConfigError(issues) from None
     if issues:
         raise ConfigError(issues)
@@ -117,6 +240,42 @@ def load_config(flat: Mapping[str, Any], stack: str) -> StackConfig:
     if found:
         raise ConfigError(found)
     return model
+
+
+def _missing_region(flat: Mapping[str, Any]) -> ConfigIssue:
+    near = [k for k in flat if isinstance(k, str) and k.startswith("aws:") and _close(k, _AWS_REGION_KEY)]
+    if near:
+        return ConfigIssue(near[0], "is not an AWS provider setting, and aws:region is not set", f"did you mean `{_AWS_REGION_KEY}`?")
+    return ConfigIssue(_AWS_REGION_KEY, "is not set", "set the AWS region, e.g. `aws:region: ap-northeast-2`")
+
+
+def _foreign_key(key: str) -> Iterator[ConfigIssue]:
+    """A key of another namespace: fine, unless the namespace is a near miss of ours or a provider's."""
+    namespace = key.split(":", 1)[0]
+    if namespace in KNOWN_NAMESPACES:
+        return
+    if _close(namespace, NAMESPACE) or namespace.replace("_", "-").lower() == NAMESPACE:
+        yield ConfigIssue(
+            key, f"namespace `{namespace}:` is not this project's, so the key would be ignored", f"did you mean `{NAMESPACE}:`?"
+        )
+        return
+    near = next((n for n in KNOWN_NAMESPACES if _close(namespace, n, 0.6)), None)
+    if near is not None:
+        yield ConfigIssue(key, f"namespace `{namespace}:` belongs to no provider of this program", f"did you mean `{near}:`?")
+
+
+def _close(word: str, target: str, cutoff: float = 0.75) -> bool:
+    return word != target and bool(difflib.get_close_matches(word, [target], n=1, cutoff=cutoff))
+
+
+def _consequence(err: Mapping[str, Any], errors: list[Mapping[str, Any]], region_reported: bool) -> bool:
+    """Errors that only repeat another one: a list "too short" because its items failed, a missing region."""
+    loc = tuple(err["loc"])
+    if err["type"] == "missing" and loc == ("region",):
+        return region_reported
+    if err["type"] == "too_short":
+        return any(tuple(o["loc"])[: len(loc)] == loc and len(o["loc"]) > len(loc) for o in errors)
+    return False
 
 
 def load_stack_file(path: str | Path, stack: str | None = None) -> StackConfig:
@@ -134,11 +293,15 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     value = err.get("input")
     ctx = err.get("ctx") or {}
     path = join_path(*_strip_tags(loc))
-    if isinstance(value, Mapping) and set(value) == {"secure"}:
+    if _is_secure(value) or value == SECRET_STAND_IN:
         return ConfigIssue(
             path,
-            "is an encrypted secret, which only the Pulumi CLI can decrypt (the offline plan reads the stack file as it is)",
-            "check it with `pulumi preview`, or plan a copy of the stack file with a plaintext stand-in value",
+            "is an encrypted secret, which only the Pulumi CLI can decrypt, and the offline plan has no stand-in of its type",
+            "check it with `pulumi preview`, or plan a copy of the stack file with a plaintext value",
+        )
+    if value is None and kind not in ("missing", "extra_forbidden"):
+        return ConfigIssue(
+            path, "is null", "give it a value" if _required(loc) else "give it a value, or remove the key to use its default"
         )
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
@@ -146,6 +309,8 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
             problem, fix = REFUSED_KEYS[(parent, loc[-1])]
             return ConfigIssue(path, problem, fix)
         allowed = tuple(f.alias or n for n, f in parent.model_fields.items()) if parent else ()
+        if to_camel(str(loc[-1])) in allowed and to_camel(str(loc[-1])) != loc[-1]:
+            return ConfigIssue(path, "unknown key (keys are camelCase)", f"did you mean `{to_camel(str(loc[-1]))}`?")
         return ConfigIssue(path, "unknown key", _suggest(str(loc[-1]), allowed))
     if kind == "missing":
         return ConfigIssue(path, "is required but missing", f"add `{loc[-1]}`")
@@ -163,19 +328,16 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     if kind == "literal_error":
         choices = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return ConfigIssue(path, f"`{value}` is not allowed", f"use one of: {choices}")
-    if kind == "ip_v4_address":
-        return ConfigIssue(path, f"`{value}` is not an IPv4 address", "write a dotted address such as 100.64.30.10")
-    if kind == "ip_v4_network":
-        try:
-            loose = IPv4Network(str(value), strict=False)
-        except ValueError:
-            return ConfigIssue(path, f"`{value}` is not an IPv4 network", "write CIDR notation such as 100.64.0.0/19")
-        return ConfigIssue(path, f"`{value}` has host bits set", f"use the network address: {loose}")
     if kind == "string_type":
         fix = "write it as text"
-        if isinstance(value, float):
-            fix = f'quote it: "{value}" is read by YAML as a number (1.30 becomes 1.3)'
-        return ConfigIssue(path, f"expected text, got {_type_name(value)}", fix)
+        if isinstance(value, (int, float)):
+            # The CLI keeps a YAML number a number (a JSON number inside the object it hands
+            # the program); `--type string` stores the text instead (pulumi config set --type).
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            fix = f"quote it in the stack file (\"{shown}\"), or set it with `pulumi config set --type string --path '{_config_path(loc)}' {shown}`"
+            if isinstance(value, float):
+                fix += " (unquoted, 1.30 is the number 1.3)"
+        return ConfigIssue(path, f"expected text, got {_type_name(value)} `{value}`", fix)
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return ConfigIssue(path, f"expected a whole number, got {_type_name(value)} `{value}`", "write an integer such as 3")
     if kind in ("bool_type", "bool_parsing"):
@@ -186,6 +348,17 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
         return ConfigIssue(path, f"expected a list, got {_type_name(value)}", "write it as a YAML list (`[a, b]` or `- a`)")
     if kind == "too_short":
         return ConfigIssue(path, "must not be empty", f"give at least {ctx.get('min_length', 1)} item")
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError) and _ip_error(ctx["error"]):
+        # JSON input: pydantic hands the text to `ipaddress` and reports its ValueError.
+        kind = "ip_v4_network" if "/" in str(value) else "ip_v4_address"
+    if kind == "ip_v4_address":
+        return ConfigIssue(path, f"`{value}` is not an IPv4 address", "write a dotted address such as 100.64.30.10")
+    if kind == "ip_v4_network":
+        try:
+            loose = IPv4Network(str(value), strict=False)
+        except ValueError:
+            return ConfigIssue(path, f"`{value}` is not an IPv4 network", "write CIDR notation such as 100.64.0.0/19")
+        return ConfigIssue(path, f"`{value}` has host bits set", f"use the network address: {loose}")
     if kind == "value_error":
         problem, _, fix = str(ctx.get("error", err["msg"])).partition("; ")
         return ConfigIssue(path, problem, fix)
@@ -194,8 +367,17 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     return ConfigIssue(path, err["msg"].lower(), f"see `{loc[0]}` in Pulumi.yaml or the README for the expected form")
 
 
+def _config_path(loc: tuple) -> str:
+    """The `pulumi config set --path` spelling of a location: eks-multus:tags.cost, eks-multus:networks[0].name."""
+    return f"{NAMESPACE}:{join_path(*_strip_tags(loc))}"
+
+
+def _ip_error(error: ValueError) -> bool:
+    return isinstance(error, (AddressValueError, NetmaskValueError)) or str(error).endswith("has host bits set")
+
+
 def _type_name(value: Any) -> str:
-    return {str: "text", int: "a number", float: "a number", bool: "a boolean", list: "a list", dict: "a mapping"}.get(
+    return {str: "text", int: "a number", float: "a number", bool: "a boolean", list: "a list", dict: "a mapping", type(None): "null"}.get(
         type(value), type(value).__name__
     )
 
@@ -227,6 +409,12 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
             return None
         cls = _single_model(field.annotation)
     return cls
+
+
+def _required(loc: tuple) -> bool:
+    parent = _model_at(loc[:-1])
+    field = next((f for n, f in parent.model_fields.items() if (f.alias or n) == loc[-1]), None) if parent else None
+    return field is not None and field.is_required()
 
 
 def _single_model(annotation: Any) -> type[BaseModel] | None:

@@ -1,9 +1,9 @@
 """Where each multus ENI sits on a node and which names reach it.
 
 A network's `master` (or host-device `device`) is a name on the node: the
-kernel name the AMI gives the ENI at device index i (AL2023 on Nitro: ens5+i;
-AL2: eth<i>), or the alternative name our boot step adds from the multus
-subnet. Resolving names here lets validation tell which subnet a network
+kernel name the AMI gives the ENI at device index i (AL2023 on Nitro: ens5+i,
+the only AMI family eks-multus runs; AL2's eth<i> does not exist there), or
+the alternative name our boot step adds from the multus subnet. Resolving names here lets validation tell which subnet a network
 lives in before anything is created.
 """
 
@@ -35,7 +35,7 @@ class Attachment:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return (self.subnet.ifname, kernel_name_al2023(self.device_index), f"eth{self.device_index}")
+        return (self.subnet.ifname, kernel_name_al2023(self.device_index))
 
     @property
     def pci_address(self) -> str:

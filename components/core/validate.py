@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from functools import cache
+from importlib import resources
 from ipaddress import IPv4Address, IPv4Network
 
 from pydantic.alias_generators import to_camel
@@ -51,6 +54,7 @@ from .versions import eks_version, eks_versions, plan_date
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KERNEL_STYLE_NAME = re.compile(r"^(eth|ens|enp|eno|enx)\d")
+AL2_NAME = re.compile(r"^eth\d+$")
 EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
@@ -91,6 +95,8 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
     for check in (_kubernetes_offered, _node_images, _without_nat):
         issues.extend(check(cfg))
     for check in (_control_plane_zones, security_group_issues, eni_address_issues, _existing_namespaces):
+        issues.extend(check(cfg))
+    for check in (_zone_letters, _endpoint_access, _tags, _ipvlan_mode_per_master, _host_device_takes_ipvlan_master):
         issues.extend(check(cfg))
     return issues
 
@@ -415,7 +421,10 @@ def _networks(cfg: StackConfig) -> Iterator[ConfigIssue]:
             slots = providers(cfg, ifname)
             if not slots:
                 valid = sorted({n for a in attachments(cfg) for n in a.names})
-                yield ConfigIssue(ifkey, f"no node group provides an interface named `{ifname}`", f"use one of: {', '.join(valid)}")
+                problem = f"no node group provides an interface named `{ifname}`"
+                if AL2_NAME.match(ifname):
+                    problem += " (AL2023, the node OS, names device index i ens<5+i>; eth<i> is AL2's naming)"
+                yield ConfigIssue(ifkey, problem, f"use one of: {', '.join(valid)}")
                 continue
         else:
             slots = ()
@@ -843,3 +852,107 @@ def _existing_namespaces(cfg: StackConfig) -> Iterator[ConfigIssue]:
         if name in seen:
             yield ConfigIssue(key, f"`{name}` is already listed at existingNamespaces[{seen[name]}]", "list each namespace once")
         seen.setdefault(name, i)
+
+
+@cache
+def zone_letters() -> dict[str, str]:
+    """Region -> the letters its Availability Zones carry (`data/availability-zones.json`, with its sources)."""
+    doc = json.loads(resources.files(__package__).joinpath("data/availability-zones.json").read_text())
+    return doc["regions"]
+
+
+def _zone_letters(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """A zone the region does not have (`ap-northeast-2e`); regions missing from the data file are not checked."""
+    letters = zone_letters().get(cfg.region)
+    if letters is None:
+        return
+    for i, az in enumerate(cfg.vpc.availability_zones):
+        suffix = az[len(cfg.region) :] if az.startswith(cfg.region) else None
+        if suffix is not None and suffix not in letters:
+            zones = ", ".join(f"{cfg.region}{c}" for c in letters)
+            yield ConfigIssue(f"vpc.availabilityZones[{i}]", f"`{az}` is not a zone of {cfg.region}", f"use one of: {zones}")
+
+
+def _endpoint_access(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """EKS refuses a cluster endpoint that is neither public nor private (CreateCluster/UpdateClusterConfig)."""
+    c = cfg.cluster
+    if c.existing is None and not c.endpoint_public_access and not c.endpoint_private_access:
+        yield ConfigIssue(
+            "cluster.endpointPrivateAccess",
+            "is false and so is endpointPublicAccess; EKS refuses a cluster whose API server has no endpoint at all",
+            "set endpointPrivateAccess: true (nodes then reach the API inside the VPC), or keep endpointPublicAccess: true",
+        )
+
+
+# Tags eks-multus sets itself on the resources it names; a user value would be replaced.
+OWN_TAGS = ("Name",)
+
+
+def _tags(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    for key in cfg.tags:
+        if key.lower().startswith("aws:"):
+            yield ConfigIssue(
+                f"tags.{key}",
+                "starts with `aws:`, which AWS reserves for its own tags and refuses in a request",
+                "rename the tag without the aws: prefix",
+            )
+        elif key in OWN_TAGS:
+            yield ConfigIssue(
+                f"tags.{key}",
+                f"eks-multus sets `{key}` on every resource it names (`<cluster>-<part>`), so this value would be replaced",
+                f"remove `{key}` from tags (use another key, e.g. `Project`)",
+            )
+
+
+def _slots(cfg: StackConfig, ifname: str) -> set[tuple[str, int]]:
+    """The (node group, device index) ENIs a node reaches under `ifname`."""
+    return {(a.node_group.name, a.device_index) for a in providers(cfg, ifname)}
+
+
+def _ipvlan_mode_per_master(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """Two ipvlan networks on one ENI must share its mode.
+
+    Linux keeps the mode on the ipvlan port, one per parent device
+    (drivers/net/ipvlan/ipvlan_main.c: `struct ipvl_port` holds `mode`, and
+    `ipvlan_link_new` calls `ipvlan_set_port_mode` for every new link), so the
+    last pod's network would switch the mode of every pod on that ENI.
+    """
+    first: dict[tuple[str, int], int] = {}
+    for i, net in enumerate(cfg.networks):
+        if not isinstance(net, IpvlanNetwork):
+            continue
+        clash = None
+        for slot in sorted(_slots(cfg, net.master)):
+            j = first.setdefault(slot, i)
+            other = cfg.networks[j]
+            if j != i and isinstance(other, IpvlanNetwork) and other.mode != net.mode and clash is None:
+                clash = (j, other, slot)
+        if clash is not None:
+            j, other, (group, index) = clash
+            yield ConfigIssue(
+                f"networks[{i}].mode",
+                f"{net.mode} differs from networks[{j}] ({other.name}, {other.mode}) on the same ENI (device {index} of node group {group});"
+                " Linux keeps one ipvlan mode per parent interface, so the last pod would switch the other network's pods",
+                f"use mode {other.mode} here too, or put this network on another multus interface",
+            )
+
+
+def _host_device_takes_ipvlan_master(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """host-device moves the whole interface into the pod: never one an ipvlan network uses."""
+    masters: dict[tuple[str, int], int] = {}
+    for j, net in enumerate(cfg.networks):
+        if isinstance(net, IpvlanNetwork):
+            for slot in _slots(cfg, net.master):
+                masters.setdefault(slot, j)
+    for i, net in enumerate(cfg.networks):
+        if not isinstance(net, HostDeviceNetwork) or net.device is None:
+            continue
+        shared = sorted(masters[s] for s in _slots(cfg, net.device) if s in masters)
+        if shared:
+            j = shared[0]
+            yield ConfigIssue(
+                f"networks[{i}].device",
+                f"`{net.device}` is the master of ipvlan network networks[{j}] ({cfg.networks[j].name}); host-device moves the"
+                " interface into the first pod, and every ipvlan pod on it loses its network",
+                "give host-device a multus interface of its own (a subnet no ipvlan network uses)",
+            )

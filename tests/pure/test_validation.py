@@ -609,3 +609,132 @@ def test_an_existing_cluster_may_sit_in_an_existing_vpc_of_one_zone():
         vpc["existing"]["privateSubnetIds"] = {"ap-northeast-2a": "subnet-0aaa1111bbbb22223"}
 
     assert load("dev", one_zone).vpc.availability_zones == ("ap-northeast-2a",)
+
+
+def _two_ipvlan_on_ens6(mode: str):
+    """dev plus a second ipvlan network on the same ENI (ens6 = multus-a), in `mode`."""
+    return _append(
+        "networks",
+        _dev_network(
+            mode=mode,
+            master="multus-a",
+            ipam={"type": "host-local", "subnet": "100.64.0.0/19", "rangeStart": "100.64.31.10", "rangeEnd": "100.64.31.20"},
+        ),
+    )
+
+
+def _host_device_on(device: str):
+    return _append("networks", {"name": "direct", "type": "host-device", "device": device})
+
+
+def _both(*mutations):
+    def mutate(flat):
+        for m in mutations:
+            m(flat)
+
+    return mutate
+
+
+# issue 13: configs that planned but break on a real node, and config-handling slips
+ISSUE13_CASES = [
+    # 1. one ipvlan mode per parent interface (kernel: per-port mode, the last link's wins)
+    ("ipvlan-mode-per-master", "dev", _two_ipvlan_on_ens6("l3"), "networks[1].mode", "Linux keeps one ipvlan mode per parent interface"),
+    # 2. host-device on an ipvlan master, and on a device nobody provides
+    ("host-device-on-ipvlan-master", "dev", _host_device_on("ens6"), "networks[1].device", "master of ipvlan network networks[0]"),
+    ("host-device-not-provided", "dev", _host_device_on("ens9"), "networks[1].device", "no node group provides"),
+    # 3. AL2023 has no eth1; the hint lists only names that exist there
+    ("eth1-on-al2023", "dev", _set("networks", [0, "master"], "eth1"), "networks[0].master", "AL2's naming); use one of: ens6, multus-a"),
+    # 4. zone letters per region (data/availability-zones.json)
+    (
+        "zone-not-in-region",
+        "dev",
+        _set("vpc", ["availabilityZones"], ["ap-northeast-2a", "ap-northeast-2e"]),
+        "vpc.availabilityZones[1]",
+        "use one of: ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d",
+    ),
+    # 5. EKS refuses an endpoint that is neither public nor private
+    (
+        "no-endpoint",
+        "dev",
+        _both(_set("cluster", ["endpointPublicAccess"], False), _set("cluster", ["endpointPrivateAccess"], False)),
+        "cluster.endpointPrivateAccess",
+        "EKS refuses",
+    ),
+    # 6. tags
+    ("tag-aws-prefix", "dev", _set("tags", ["aws:team"], "x"), "eks-multus:tags.aws:team", "AWS reserves"),
+    ("tag-aws-prefix-upper", "dev", _set("tags", ["AWS:team"], "x"), "eks-multus:tags.AWS:team", "AWS reserves"),
+    ("tag-name-replaced", "dev", _set("tags", ["Name"], "mine"), "tags.Name", "would be replaced"),
+    (
+        "tag-number",
+        "dev",
+        _set("tags", ["cost"], 123),
+        "tags.cost",
+        "pulumi config set --type string --path 'eks-multus:tags.cost' 123",
+    ),
+    # 8. near-miss namespaces are refused; real provider namespaces and far ones pass (test below)
+    ("namespace-typo", "dev", lambda f: f.update({"eks-multu:sriov": {"enabled": True}}), "eks-multu:sriov", "did you mean `eks-multus:`"),
+    ("namespace-no-dash", "dev", lambda f: f.update({"eksmultus:networks": []}), "eksmultus:networks", "did you mean `eks-multus:`"),
+    ("namespace-aws-typo", "dev", lambda f: f.update({"asw:profile": "x"}), "asw:profile", "did you mean `aws:`"),
+    # 10. a misspelled region gets one line, at the key written
+    ("region-typo", "dev", lambda f: f.update({"aws:regoin": f.pop("aws:region")}), "aws:regoin", "did you mean `aws:region`"),
+    # 12. null is reported as null
+    ("null-required", "dev", _set("multusSubnets", [0, "cidr"], None), "multusSubnets[0].cidr", "is null; give it a value"),
+    ("null-optional", "dev", _set("nodeGroups", [0, "labels"], None), "nodeGroups[0].labels", "remove the key to use its default"),
+    # 13. strict types: no text for numbers or booleans
+    ("int-as-text", "dev", _set("nodeGroups", [0, "minSize"], "1"), "nodeGroups[0].minSize", "got text `1`"),
+    ("bool-as-yes", "dev", _set("sriov", ["enabled"], "yes"), "sriov.enabled", "got `yes`"),
+    ("bool-as-number", "dev", _set("networks", [0, "eniIpAssignment"], 1), "networks[0].eniIpAssignment", "true or false"),
+    ("int-as-float", "dev", _set("nodeGroups", [0, "rootVolumeSize"], 30.5), "nodeGroups[0].rootVolumeSize", "whole number"),
+    # 14. snake_case is not the documented spelling
+    ("snake-case", "dev", _set("nodeGroups", [0, "min_size"], 1), "nodeGroups[0].min_size", "did you mean `minSize`"),
+    ("snake-case-top", "dev", lambda f: f.update({"eks-multus:node_groups": []}), "eks-multus:node_groups", "did you mean `nodeGroups`"),
+]
+
+
+@pytest.mark.parametrize("stack,mutate,path,words", [c[1:] for c in ISSUE13_CASES], ids=[c[0] for c in ISSUE13_CASES])
+def test_issue13_rule_refuses_with_key(stack, mutate, path, words):
+    test_rule_refuses_with_key(stack, mutate, path, words)
+
+
+def test_same_mode_on_one_master_is_fine():
+    assert len(load("dev", _two_ipvlan_on_ens6("l2")).networks) == 2
+
+
+def test_host_device_on_a_free_multus_interface_is_fine():
+    # prod's direct-a/direct-c ENIs carry no ipvlan network
+    def mutate(flat):
+        ns(flat, "networks")[2] = {"name": "direct", "type": "host-device", "device": "direct-a"}
+
+    assert load("prod", mutate).networks[2].device == "direct-a"
+
+
+def test_provider_and_far_namespaces_pass():
+    def mutate(flat):
+        flat.update({"aws:profile": "ops", "kubernetes:context": "x", "pulumi:tags": {"a": "b"}, "acme:owner": "me", "eks:x": "y"})
+
+    assert load("dev", mutate).region == "ap-northeast-2"
+
+
+def test_misspelled_region_is_one_line_not_two():
+    errors = errors_of("dev", lambda f: f.update({"aws:regoin": f.pop("aws:region")}))
+    assert errors == ["aws:regoin: is not an AWS provider setting, and aws:region is not set; did you mean `aws:region`?"]
+
+
+def test_an_item_error_does_not_add_a_list_is_empty_line():
+    errors = errors_of("dev", _set("nodeGroups", [0, "minSize"], "1"))
+    assert errors == ["eks-multus:nodeGroups[0].minSize: expected a whole number, got text `1`; write an integer such as 3"]
+
+
+def test_python_callers_keep_snake_case_names():
+    """Models built in code (examples/library, tests) use Python names; only stack config is camelCase-only."""
+    from components.core.model import NodeGroup
+
+    group = NodeGroup(
+        name="a", instance_type="m5.large", availability_zone="x", min_size=1, max_size=1, desired_size=1, multus_interfaces=("a",)
+    )
+    assert group.min_size == 1 and group.metadata_hop_limit == 1
+
+
+def test_ip_fields_still_parse_from_text():
+    cfg = load("dev")
+    assert str(cfg.vpc.cidr) == "10.20.0.0/16" and str(cfg.networks[0].ipam.range_start) == "100.64.30.10"

@@ -82,7 +82,8 @@ def test_unreadable_yaml_is_reported_not_raised(tmp_path):
     bad.write_text("config:\n  aws:region: [unclosed\n")
     done = _plan_cli("--config", str(bad), "--out", str(tmp_path / "out"))
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert f"error: {bad}: stack config has 1 error:\n  - not valid YAML" in done.stderr
+    assert f"error: {bad}: stack config has 1 error:\n  - Pulumi.broken.yaml, line 2: not valid YAML: " in done.stderr
+    assert "expected ',' or ']'" in done.stderr
     assert "eks-multus:" not in done.stderr, "a file-level problem is not a config key"
 
 
@@ -137,3 +138,37 @@ def test_warnings_are_printed_and_do_not_stop_the_plan(tmp_path, monkeypatch, ca
     assert "warning: eks-multus:cluster.kubernetesVersion: " in err and "is a test warning; nothing to do" in err
     assert err.count("is a test warning") == 1, err  # the program's log, printed once (not also by the root logger)
     assert (tmp_path / "resources.json").exists()
+
+
+def test_unknown_stack_lists_the_stacks_that_exist(tmp_path):
+    done = _plan_cli("--stack", "nope", "--out", str(tmp_path / "out"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "there is no stack `nope`" in done.stderr and "stacks: dev, prod" in done.stderr
+    assert "CONFIG=" in done.stderr
+
+
+def test_stack_and_config_together_are_refused(tmp_path):
+    done = _plan_cli("--stack", "prod", "--config", str(TEST_STACKS / "Pulumi.byo-vpc.yaml"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "not both" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_make_passes_stack_only_when_given():
+    """`make plan CONFIG=...` must not add the default `--stack dev` (that would be refused as both)."""
+    recipe = next(line for line in (ROOT / "Makefile").read_text().splitlines() if "-m plan" in line)
+    assert "$(if $(STACK),--stack $(STACK))" in recipe
+    assert "STACK ?=" not in (ROOT / "Makefile").read_text()
+
+
+def test_a_committed_secret_still_plans_with_a_note(tmp_path):
+    text = (TEST_STACKS / "Pulumi.byo-cluster.yaml").read_text()
+    start, end = text.index("      kubeconfig: |"), text.index("  eks-multus:vpc:")
+    path = tmp_path / "Pulumi.byo-cluster.yaml"
+    path.write_text(
+        text[:start] + "      kubeconfig:\n        secure: v1:AAAABBBBCCCC\n" + text[end:] + "  eks-multus:tags:\n    secure: v1:x\n"
+    )
+    done = _plan_cli("--config", str(path), "--out", str(tmp_path / "out"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "note: eks-multus:cluster.existing.kubeconfig: is encrypted; the offline plan uses a stand-in" in done.stderr
+    assert "note: eks-multus:tags: is encrypted as a whole; the offline plan uses its default" in done.stderr
+    assert '"secure"' not in (tmp_path / "out" / "resources.json").read_text()
