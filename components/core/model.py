@@ -116,7 +116,7 @@ class NodeGroup(Model):
     labels: dict[str, str] = Field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     root_volume_size: int = Field(default=20, ge=20, le=16384)
-    metadata_hop_limit: int = Field(default=2, ge=1, le=64)
+    metadata_hop_limit: int = Field(default=1, ge=1, le=64)
 
 
 class Route(Model):
