@@ -7,10 +7,11 @@ would).
 
 from __future__ import annotations
 
-import ast
 import base64
 import gzip
+import io
 import json
+import tokenize
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -60,19 +61,45 @@ def interfaces_script() -> str:
 
 
 def without_docs(source: bytes) -> bytes:
-    """A node program as installed: the same syntax tree without docstrings and comments.
+    """A node program as installed: comments and blank lines dropped, each docstring replaced by `pass`.
 
     Both programs travel in the user data, which EC2 caps at 16 KB; their
-    documentation stays in the repository. Deterministic for one Python.
+    documentation stays in the repository. Token-based, so every other line
+    stays as written (multi-line strings included); the shebang line is kept.
     """
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body and isinstance(body[0], ast.Expr):
-            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
-    shebang = source.split(b"\n", 1)[0] if source.startswith(b"#!") else b""
-    return shebang + b"\n" + ast.unparse(tree).encode() + b"\n"
+    lines = source.decode().splitlines()
+    tokens = list(tokenize.generate_tokens(io.StringIO(source.decode()).readline))
+    keep = [True] * (len(lines) + 1)  # 1-based
+    cut: dict[int, int] = {}  # line -> column where a trailing comment starts
+    replace: dict[int, str] = {}
+    in_string: set[int] = set()
+    before = tokenize.ENCODING
+    for i, tok in enumerate(tokens):
+        (row, col), (end_row, _) = tok.start, tok.end
+        if tok.type == tokenize.STRING and end_row > row:
+            in_string.update(range(row + 1, end_row + 1))
+        if tok.type == tokenize.COMMENT and row > 1:
+            cut[row] = col
+        after = next((t.type for t in tokens[i + 1 :] if t.type not in (tokenize.NL, tokenize.COMMENT)), tokenize.ENDMARKER)
+        docstring = tok.type == tokenize.STRING and before in (tokenize.ENCODING, tokenize.INDENT, tokenize.NEWLINE, tokenize.DEDENT)
+        if docstring and after in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            replace[row] = lines[row - 1][:col] + "pass"
+            for r in range(row + 1, end_row + 1):
+                keep[r] = False
+                in_string.discard(r)
+        if tok.type not in (tokenize.NL, tokenize.COMMENT):
+            before = tok.type
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not keep[number]:
+            continue
+        if number in replace:
+            line = replace[number]
+        elif number in cut:
+            line = line[: cut[number]].rstrip()
+        if line.strip() or number in in_string:
+            out.append(line)
+    return ("\n".join(out) + "\n").encode()
 
 
 def node_program(name: str) -> str:

@@ -47,8 +47,8 @@ def test_plan_prints_a_tree_and_counts():
     done = _plan_cli("--stack", "dev", "--out", "build/plan/dev")
     assert done.returncode == 0, done.stderr
     assert "pulumi:pulumi:Stack" in done.stdout and "eks-multus:index:MultusNodeGroup" in done.stdout
-    assert "Resources: 49 to create" in done.stdout
-    assert "    aws: 34" in done.stdout and "    kubernetes: 8" in done.stdout
+    assert "Resources: 50 to create" in done.stdout
+    assert "    aws: 35" in done.stdout and "    kubernetes: 8" in done.stdout
 
 
 def test_bad_config_exits_1_with_key_named_errors_and_no_traceback(tmp_path):
