@@ -30,7 +30,7 @@ modify sets the attachment's DeleteOnTermination. Switches for them:
 (the next N calls are RequestLimitExceeded), and `bucket` (Create/Delete-
 NetworkInterface share a token bucket of 100 refilled at 5 per second, EC2 API
 reference "Request throttling"). Every ENI and instance call, reads included,
-is appended to `calls.log` as `<Action> <id>`.
+is appended to `calls.log` as `<Action> <id> <cli|sdk>` (from the User-Agent).
 
     python -m tests.conformance.ec2_standin PORT CONTROL_DIR SETUP_JSON OUT_JSON
 """
@@ -133,9 +133,11 @@ def install_boot_rules(folder: Path) -> None:
     bucket = TokenBucket()
     lock = threading.Lock()
 
-    def gate(action: str, ident: str) -> None:
+    def gate(response, action: str, ident: str) -> None:
+        # Who called: the AWS CLI (the node's programs) or an SDK (the harness looking at EC2).
+        caller = "cli" if "aws-cli/" in response.headers.get("User-Agent", "") else "sdk"
         with lock, open(folder / "calls.log", "a") as fh:
-            fh.write(f"{action} {ident}\n")
+            fh.write(f"{action} {ident} {caller}\n")
         if (folder / f"deny-{action}").exists():
             raise EC2ClientError("UnauthorizedOperation", f"You are not authorized to perform this operation ({action}).")
         throttle = folder / f"throttle-{action}"
@@ -154,19 +156,19 @@ def install_boot_rules(folder: Path) -> None:
     describe_enis, describe_instances = ElasticNetworkInterfaces.describe_network_interfaces, InstanceResponse.describe_instances
 
     def create_rule(self):
-        gate("CreateNetworkInterface", self._get_param("SubnetId"))
+        gate(self, "CreateNetworkInterface", self._get_param("SubnetId"))
         return create(self)
 
     def delete_rule(self):
         eni = self.ec2_backend.get_network_interface(self._get_param("NetworkInterfaceId"))
-        gate("DeleteNetworkInterface", eni.id)
+        gate(self, "DeleteNetworkInterface", eni.id)
         if eni.instance is not None:
             raise EC2ClientError("InvalidNetworkInterface.InUse", f"Interface: [{eni.id}] in use.")
         return delete(self)
 
     def attach_rule(self):
         eni = self.ec2_backend.get_network_interface(self._get_param("NetworkInterfaceId"))
-        gate("AttachNetworkInterface", eni.id)
+        gate(self, "AttachNetworkInterface", eni.id)
         instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
         index, card = int(self._get_param("DeviceIndex")), int(self._get_param("NetworkCardIndex", 0))
         if eni.instance is not None:
@@ -183,7 +185,7 @@ def install_boot_rules(folder: Path) -> None:
 
     def modify_rule(self):
         eni = self.ec2_backend.get_network_interface(self._get_param("NetworkInterfaceId"))
-        gate("ModifyNetworkInterfaceAttribute", eni.id)
+        gate(self, "ModifyNetworkInterfaceAttribute", eni.id)
         change = self._get_param("Attachment") or {}
         if change:
             if change.get("AttachmentId") != eni.attachment_id:
@@ -193,11 +195,11 @@ def install_boot_rules(folder: Path) -> None:
         return modify(self)
 
     def describe_enis_logged(self):
-        gate("DescribeNetworkInterfaces", "-")
+        gate(self, "DescribeNetworkInterfaces", "-")
         return describe_enis(self)
 
     def describe_instances_logged(self):
-        gate("DescribeInstances", "-")
+        gate(self, "DescribeInstances", "-")
         return describe_instances(self)
 
     modify = ElasticNetworkInterfaces.modify_network_interface_attribute
