@@ -90,7 +90,15 @@ def ec2(tmp_path_factory):
     port = free_port()
     log = open(folder / "standin.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.conformance.ec2_standin", str(port), str(folder), str(folder / "setup.json"), str(folder / "out.json")],
+        [
+            sys.executable,
+            "-m",
+            "tests.conformance.ec2_standin",
+            str(port),
+            str(folder),
+            str(folder / "setup.json"),
+            str(folder / "out.json"),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=log,
