@@ -268,6 +268,8 @@ def main() -> int:
     enis = build(endpoint, setup)
     if "boot" in setup:
         enis["boot"] = build_boot(endpoint, setup["boot"])  # type: ignore[assignment]
+    if "boots" in setup:
+        enis["boots"] = {key: build_boot(endpoint, world) for key, world in setup["boots"].items()}  # type: ignore[assignment]
     Path(out_path).write_text(json.dumps(enis))
     while True:
         time.sleep(3600)
