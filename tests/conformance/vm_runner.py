@@ -37,6 +37,11 @@ ASSETS = os.path.join(ROOT_DIR, "components", "core", "assets")
 NO_MANAGE = "node.k8s.amazonaws.com/no_manage"
 
 
+def progress(message: str) -> None:
+    """To the VM log (build/conformance/vm.log), as it happens."""
+    print(f"[{time.monotonic():8.1f}] {message}", file=sys.stderr, flush=True)
+
+
 def sh(*args: str, check: bool = True, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run(list(args), capture_output=True, text=True, input=input, env=env, timeout=120)
     if check and done.returncode != 0:
@@ -152,7 +157,7 @@ class Node:
         sh("ip", "-n", self.name, "addr", "add", f"10.250.{self.link}.2/30", "dev", peer)
         sh("ip", "-n", self.name, "link", "set", peer, "up")
         self.start_imds()
-        self.hotplug = Hotplug(self.ec2.client, self.instance_id, self.appear)
+        self.hotplug = Hotplug(self.ec2.client, self.instance_id, self.appear, interval=0.5)
         self.hotplug.start()
         conf = self.job["bootConf"].replace("@multus-security-group", self.world["securityGroup"])
         for name, subnet_id in self.world["subnets"].items():
@@ -161,8 +166,11 @@ class Node:
         with open(self.conf, "w") as fh:
             fh.write(conf)
         before = len(self.ec2.log())
+        progress(f"{self.name}: boot step")
         boot = self.boot(program)
         boot["calls"] = self.ec2.log()[before:]
+        progress(f"{self.name}: boot step rc {boot['rc']} in {boot['seconds']} s, {len(boot['calls'])} EC2 calls")
+        self.hotplug.stop()  # every attach has happened; the poller only costs CPU from here on
         self.enis = {e["Attachment"]["DeviceIndex"]: e["NetworkInterfaceId"] for e in attached(self.ec2.client, self.instance_id)}
         resolved = {}
         for iface in self.interfaces:
@@ -183,6 +191,10 @@ class Node:
         return boot
 
     def boot(self, program: str, **env: str) -> dict:
+        if self.hotplug and self.hotplug.stopped.is_set():  # a later boot: links may appear again (a refused node)
+            self.hotplug = Hotplug(self.ec2.client, self.instance_id, self.appear, interval=0.5)
+            self.hotplug.seen = {e for e in self.enis.values()}
+            self.hotplug.start()
         started = time.monotonic()
         done = sh(
             "ip",
@@ -615,10 +627,16 @@ def main() -> int:
     with open(job_path) as fh:
         jobs = json.load(fh)
     started = time.monotonic()
+    progress(f"{len(jobs)} jobs; starting the EC2 stand-in")
     ec2 = Ec2({f"job{i}": world_for(job, i) for i, job in enumerate(jobs)})
     ec2_seconds = round(time.monotonic() - started, 2)
+    progress(f"EC2 stand-in up in {ec2_seconds} s")
     try:
-        entries = [run_network(job, i, script, ec2) for i, job in enumerate(jobs)]
+        entries = []
+        for i, job in enumerate(jobs):
+            progress(f"job {i}: {job['stack']} {job['network']}")
+            entries.append(run_network(job, i, script, ec2))
+            progress(f"job {i}: ok={entries[-1]['ok']} in {entries[-1]['seconds']} s {entries[-1].get('error') or ''}")
     finally:
         ec2.close()
     with open(report_path, "w") as fh:
