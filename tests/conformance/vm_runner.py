@@ -109,7 +109,9 @@ class Ec2:
         if not os.path.exists(path):
             return []
         with open(path) as fh:
-            return [line.rsplit(" ", 1)[0] for line in fh if not line.rstrip().endswith(" sdk")]
+            lines = [line.rstrip("\n") for line in fh]
+        # Boot-rule lines end in the caller; the ENI-IP rules' lines (Assign/Unassign) carry none.
+        return [line.removesuffix(" cli") for line in lines if not line.endswith(" sdk")]
 
     def calls(self, action: str) -> int:
         return sum(1 for line in self.log() if line.startswith(action + " "))
