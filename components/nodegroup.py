@@ -63,8 +63,9 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 opts=child,
             )
         multus_subnets = [multus_subnet_ids[name] for name in group.multus_interfaces]
+        grants: list[pulumi.Resource] = []
         if group.multus_interfaces:
-            aws.iam.RolePolicy(
+            multus_grant = aws.iam.RolePolicy(
                 f"{name}-multus-enis",
                 role=role.name,
                 policy=pulumi.Output.all(multus_security_group_id, *multus_subnets).apply(
@@ -74,6 +75,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            grants.append(multus_grant)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
         aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
 
@@ -135,7 +137,8 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 {"resource_type": "network-interface", "tags": base_tags},
             ],
             tags=dict(cfg.tags) or None,
-            opts=child,
+            # A node's boot step needs its grant the moment it starts: no template (so no instance) before it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         asg = aws.autoscaling.Group(
             f"{name}-asg",

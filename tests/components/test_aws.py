@@ -225,6 +225,8 @@ def test_multus_eni_grant_names_the_groups_own_subnets_and_security_group():
         )
         tags = next(s for s in doc["Statement"] if s["Sid"] == "CreateTaggedMultusEnis")["Condition"]["StringEquals"]
         assert tags["aws:RequestTag/eks-multus.io/node-group"] == group
+        # No instance before its grant: the launch template waits for the policy.
+        assert policy.urn in one(prod, LT, f"eks-multus-{group}-lt").dependencies
 
 
 def test_no_eni_ip_grant_when_every_network_opts_out():
