@@ -213,8 +213,9 @@ def install_boot_rules(folder: Path) -> None:
 
 def build_boot(endpoint: str, setup: dict) -> dict:
     """A VPC with the secondary CIDR, a node subnet and the multus subnets of one AZ, the multus SG, and instances."""
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
-    zone = setup.get("zone", f"{REGION}a")
+    region = setup.get("region", REGION)  # moto keeps one backend per Region, as EC2 does
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+    zone = setup.get("zone", f"{region}a")
     vpc = ec2.create_vpc(CidrBlock=setup["vpcCidr"])["Vpc"]["VpcId"]
     ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock=setup["secondaryCidr"])
     subnets = {
@@ -232,7 +233,7 @@ def build_boot(endpoint: str, setup: dict) -> dict:
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()]}],
         )
         instances[key] = out["Instances"][0]["InstanceId"]
-    return {"vpc": vpc, "subnets": subnets, "securityGroup": sg, "instances": instances}
+    return {"region": region, "vpc": vpc, "subnets": subnets, "securityGroup": sg, "instances": instances}
 
 
 def build(endpoint: str, setup: dict) -> dict[str, str]:

@@ -66,7 +66,13 @@ def jobs_for(stack: str) -> list[dict]:
     for net in cfg.networks:
         conf = copy.deepcopy(confs[f"{net.namespace}_{net.name}.json"])
         first = conf["plugins"][0] if "plugins" in conf else conf
-        job: dict = {"stack": stack, "network": f"{net.namespace}/{net.name}", "conf": conf, "cluster": cfg.cluster_name}
+        job: dict = {
+            "stack": stack,
+            "network": f"{net.namespace}/{net.name}",
+            "conf": conf,
+            "cluster": cfg.cluster_name,
+            "region": cfg.region,
+        }
         if isinstance(net, IpvlanNetwork):
             slot = providers(cfg, net.master)[0]
         else:

@@ -54,6 +54,7 @@ def world_for(job: dict, index: int) -> dict:
     zone = job["interfaces"][0]["zone"]
     tags = {f"kubernetes.io/cluster/{job['cluster']}": "owned"}
     return {
+        "region": job["region"],
         "vpcCidr": "10.0.0.0/16",
         "secondaryCidr": job["secondaryCidr"],
         "zone": zone,
@@ -84,11 +85,22 @@ class Ec2:
             time.sleep(0.2)
         with open(out) as fh:
             self.worlds: dict[str, dict] = json.load(fh)["boots"]
+        self.clients: dict = {}
+        self.use(REGION)
+
+    def use(self, region: str) -> None:
+        """The Region the next job's calls go to (moto, like EC2, keeps each Region apart)."""
         import boto3  # the VM runs the project's interpreter, which has the test dependencies
 
-        self.client = boto3.client(
-            "ec2", region_name=REGION, endpoint_url=f"http://127.0.0.1:{EC2_PORT}", aws_access_key_id="test", aws_secret_access_key="test"
-        )
+        if region not in self.clients:
+            self.clients[region] = boto3.client(
+                "ec2",
+                region_name=region,
+                endpoint_url=f"http://127.0.0.1:{EC2_PORT}",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+        self.region, self.client = region, self.clients[region]
 
     def addresses(self, eni: str) -> set[str]:
         found = self.client.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["PrivateIpAddresses"]
@@ -260,6 +272,7 @@ class Node:
                 str(self.port),
                 endpoint,
                 self.instance_id,
+                self.world["region"],
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -352,6 +365,7 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2) -> dict:
     plugins = conf.get("plugins", [conf])
     chained = [p["type"] for p in plugins]
     world = ec2.worlds[f"job{index}"]
+    ec2.use(world["region"])
     node = Node(f"node{index}", job, ec2, world)
     entry = {
         "stack": job["stack"],
@@ -612,18 +626,18 @@ def _ok(entry: dict) -> bool:
     return boot.get("rc") == 0 and boot.get("up") and all(boot.get("resolved", {}).values()) and all(entry.get(k) for k in keys) and eni_ok
 
 
-def serve_imds(port: int, endpoint: str, instance_id: str) -> None:
+def serve_imds(port: int, endpoint: str, instance_id: str, region: str) -> None:
     import boto3
 
-    client = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
-    server = imds_server(port, lambda: metadata(client, instance_id, REGION))
+    client = boto3.client("ec2", region_name=region, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+    server = imds_server(port, lambda: metadata(client, instance_id, region))
     print("ready", flush=True)
     server.serve_forever()
 
 
 def main() -> int:
     if sys.argv[1] == "imds":
-        serve_imds(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        serve_imds(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
         return 0
     job_path, report_path, script = sys.argv[1:4]
     with open(job_path) as fh:
