@@ -193,3 +193,16 @@ def test_user_data_fits_the_ec2_limit_with_a_real_sized_certificate(stack):
     cluster = ClusterInfo(CLUSTER.name, CLUSTER.endpoint, "Q" * 3000, CLUSTER.service_cidr)
     for group in cfg.node_groups:
         assert len(render(cfg, group, cluster).encode()) <= USER_DATA_LIMIT
+
+
+def test_a_group_without_multus_interfaces_gets_no_boot_step_and_no_startup_taint():
+    """Team decision 4 (system node groups): validation of `multusInterfaces: []` is i12b's; rendering must cope."""
+    cfg = load("dev")
+    system = cfg.node_groups[0].model_copy(update={"multus_interfaces": ()})
+    text = render_user_data(cfg, system, CLUSTER)  # no ids needed
+    parts = _parts(text)
+    flags = yaml.safe_load(parts["application/node.eks.aws"])["spec"]["kubelet"]["flags"]
+    assert not any(NOT_READY_TAINT_KEY in f for f in flags)
+    cloud = yaml.safe_load(parts["text/cloud-config"])
+    assert "runcmd" not in cloud
+    assert {f["path"] for f in cloud["write_files"]} <= {"/opt/cni/bin/eks-multus-eni-ip"}
