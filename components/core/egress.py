@@ -24,6 +24,17 @@ from .model import StackConfig, WhereaboutsIpam
 INTERFACE_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth")
 GATEWAY_SERVICES = ("s3",)
 
+CHINA_PREFIXED = frozenset({"ec2", "ecr.api", "ecr.dkr", "eks", "sts"})
+"""Interface endpoint services named `cn.com.amazonaws.<region>.<service>` in cn-north-1 and cn-northwest-1.
+
+AWS China names most interface endpoint services with the reverse-DNS prefix of its own domain
+(amazonaws.com.cn); these are the ones of ours that aws/aws-cdk lists as such for both China Regions
+(packages/aws-cdk-lib/aws-ec2/lib/vpc-endpoint.ts, InterfaceVpcEndpointAwsService
+getDefaultEndpointPrefix, read from `aws ec2 describe-vpc-endpoint-services`). `eks-auth` is not in
+that list, so it keeps `com.amazonaws`; the S3 gateway endpoint is `com.amazonaws.<region>.s3` in
+every Region (only the S3 interface endpoint is prefixed). GovCloud uses `com.amazonaws`.
+"""
+
 
 def needs_endpoints(cfg: StackConfig) -> bool:
     """A VPC eks-multus creates without NAT gateways."""
@@ -31,7 +42,9 @@ def needs_endpoints(cfg: StackConfig) -> bool:
 
 
 def service_name(region: str, service: str) -> str:
-    return f"com.amazonaws.{region}.{service}"
+    """The VPC endpoint service name of `service` (an interface service, or the s3 gateway) in `region`."""
+    prefix = "cn.com.amazonaws" if region.startswith("cn-") and service in CHINA_PREFIXED else "com.amazonaws"
+    return f"{prefix}.{region}.{service}"
 
 
 def reaches_without_nat(image: str, region: str) -> bool:
