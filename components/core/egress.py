@@ -24,7 +24,7 @@ from .model import StackConfig, WhereaboutsIpam
 INTERFACE_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth")
 GATEWAY_SERVICES = ("s3",)
 
-CHINA_PREFIXED = frozenset({"ec2", "ecr.api", "ecr.dkr", "eks", "sts"})
+CHINA_PREFIXED = frozenset({"autoscaling", "ec2", "ecr.api", "ecr.dkr", "eks", "sts"})
 """Interface endpoint services named `cn.com.amazonaws.<region>.<service>` in cn-north-1 and cn-northwest-1.
 
 AWS China names most interface endpoint services with the reverse-DNS prefix of its own domain
