@@ -134,7 +134,8 @@ def _autoscaler_without_nat(cfg: StackConfig) -> Iterator[ConfigIssue]:
         return
     yield ConfigIssue(
         "vpc.natGateways",
-        f"is none and node groups {', '.join(groups)} scale (minSize < maxSize), but eks-multus creates no "
+        f"is none and node group{'s' if len(groups) > 1 else ''} {', '.join(groups)} scale{'' if len(groups) > 1 else 's'} "
+        f"(minSize < maxSize), but eks-multus creates no "
         f"{service_name(cfg.region, 'autoscaling')} endpoint, so a Cluster Autoscaler in this VPC cannot reach EC2 Auto Scaling",
         "if you run Cluster Autoscaler, add that interface endpoint (private DNS on) to the private subnets and start it with "
         "--aws-use-static-instance-list=true; or set vpc.natGateways: single",

@@ -20,7 +20,7 @@ def _fixed(flat):
 
 def test_autoscaled_groups_without_nat_warn_about_the_autoscaling_endpoint():
     (warning,) = [w for w in advise(load("static-l3")) if w.path == "vpc.natGateways"]  # its system group scales 1..2
-    assert "com.amazonaws.us-east-2.autoscaling" in warning.problem and "system" in warning.problem
+    assert "com.amazonaws.us-east-2.autoscaling" in warning.problem and "node group system scales" in warning.problem
     assert "--aws-use-static-instance-list=true" in warning.fix
 
 
