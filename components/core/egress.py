@@ -5,9 +5,12 @@ the internet. A node then reaches AWS only through VPC endpoints. The EKS user g
 ("Deploy private clusters with limited internet access", awsdocs/amazon-eks-user-guide
 latest/ug/clusters/private-clusters.adoc) lists what a node and its pods need:
 ec2 (the EKS AMI names the node through EC2; our boot step and ENI-IP plugin call it),
-ecr.api + ecr.dkr + the s3 gateway (image pulls; ECR serves layers from S3), sts (IRSA),
-eks-auth (Pod Identity, which the VPC CNI's own role uses), and eks; nodes register
-through the cluster's private endpoint, so that must be on. Only ECR registries of the
+ecr.api + ecr.dkr + the s3 gateway (image pulls; ECR serves layers from S3), and eks-auth
+(Pod Identity, which the VPC CNI's own role uses); nodes register through the cluster's
+private endpoint, so that must be on. sts (IRSA) and eks are in the same guide's table of
+commonly used services, for workloads: no node program here calls them (the NodeConfig
+carries the API endpoint and CA, which the guide says bypasses EKS introspection; the node's
+AWS CLI uses the instance profile), so they serve the user's pods. Only ECR registries of the
 VPC's own region are reachable; ghcr.io, Docker Hub and ECR Public are not.
 """
 
