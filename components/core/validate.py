@@ -912,10 +912,14 @@ def _tags(cfg: StackConfig) -> Iterator[ConfigIssue]:
 MAX_TAGS = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
-OWN_TAGS_PER_RESOURCE = 3
-"""The most tags eks-multus itself puts on a created resource besides the autoscaler's: `Name`,
-`kubernetes.io/cluster/<name>` and one role tag (public and private subnets, the node ENIs'
-no_manage, an instance's or ASG's `eks-multus.io/node-group`)."""
+OWN_TAGS_PER_RESOURCE = 5
+"""The most tags eks-multus itself puts on one resource: the multus ENIs the boot step creates carry
+`Name`, `kubernetes.io/cluster/<name>`, `node.k8s.amazonaws.com/no_manage`, `eks-multus.io/node-group`
+and `eks-multus.io/instance` besides the stack's tags (core/iam.py multus_eni_tags plus INSTANCE_TAG);
+a tag too many there fails CreateNetworkInterface on the node, after the deployment succeeded."""
+ASG_OWN_TAGS = 3
+"""`Name`, `kubernetes.io/cluster/<name>` and `eks-multus.io/node-group` on each Auto Scaling group, before
+Cluster Autoscaler's."""
 
 
 def _tag_limits(cfg: StackConfig) -> Iterator[ConfigIssue]:
@@ -959,11 +963,11 @@ def _tag_limits(cfg: StackConfig) -> Iterator[ConfigIssue]:
                 f"and AWS takes tag keys of at most {MAX_TAG_KEY}",
                 "shorten the key, or give the group minSize == maxSize (no autoscaler tags)",
             )
-        total = len(cfg.tags) + OWN_TAGS_PER_RESOURCE + len(scaler)
+        total = len(cfg.tags) + ASG_OWN_TAGS + len(scaler)
         if len(cfg.tags) <= room and total > MAX_TAGS:
             yield ConfigIssue(
                 f"nodeGroups[{i}]",
-                f"gets {total} tags on its Auto Scaling group ({len(cfg.tags)} from tags, {OWN_TAGS_PER_RESOURCE} of eks-multus, "
+                f"gets {total} tags on its Auto Scaling group ({len(cfg.tags)} from tags, {ASG_OWN_TAGS} of eks-multus, "
                 f"{len(scaler)} for Cluster Autoscaler: one per node label and taint); AWS takes at most {MAX_TAGS}",
                 "use fewer labels, taints or tags",
             )
