@@ -157,6 +157,9 @@ class MultusCluster(pulumi.ComponentResource):
             addon_name="eks-pod-identity-agent",
             addon_version=cfg.cluster.pod_identity_agent_version,
             resolve_conflicts_on_create="OVERWRITE",
+            # As pulumi-eks does for the vpc-cni add-on it manages (nodejs/eks/addons/cni-addon.ts): without a
+            # value a version bump may fail on a changed field (EKS API UpdateAddon, resolveConflicts None).
+            resolve_conflicts_on_update="OVERWRITE",
             tags=dict(cfg.tags) or None,
             opts=after_cluster,
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 
+from .egress import needs_endpoints, service_name
 from .errors import ConfigIssue
 from .model import StackConfig
+from .rollout import is_autoscaled
 from .scheduling import untolerating_capacity
 from .versions import eks_version, eks_versions, plan_date
 
@@ -114,3 +116,30 @@ def _multus_ingress_open_to_world(cfg: StackConfig) -> Iterator[ConfigIssue]:
 
 
 RULES.append(_multus_ingress_open_to_world)
+
+
+def _autoscaler_without_nat(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """Autoscaled groups in a VPC without NAT: Cluster Autoscaler reaches EC2 Auto Scaling only through an endpoint.
+
+    The ASGs carry Cluster Autoscaler's discovery tags (core/rollout.py), and the EKS user guide
+    ("Deploy private clusters with limited internet access", awsdocs/amazon-eks-user-guide
+    latest/ug/clusters/private-clusters.adoc) says Cluster Autoscaler there needs the sts and
+    `autoscaling` interface endpoints and `--aws-use-static-instance-list=true` (no pricing API).
+    eks-multus creates sts, not autoscaling: a user who runs no autoscaler should not pay for it.
+    """
+    if not needs_endpoints(cfg):
+        return
+    groups = [g.name for g in cfg.node_groups if is_autoscaled(g)]
+    if not groups:
+        return
+    yield ConfigIssue(
+        "vpc.natGateways",
+        f"is none and node group{'s' if len(groups) > 1 else ''} {', '.join(groups)} scale{'' if len(groups) > 1 else 's'} "
+        f"(minSize < maxSize), but eks-multus creates no "
+        f"{service_name(cfg.region, 'autoscaling')} endpoint, so a Cluster Autoscaler in this VPC cannot reach EC2 Auto Scaling",
+        "if you run Cluster Autoscaler, add that interface endpoint (private DNS on) to the private subnets and start it with "
+        "--aws-use-static-instance-list=true; or set vpc.natGateways: single",
+    )
+
+
+RULES.append(_autoscaler_without_nat)

@@ -5,9 +5,12 @@ the internet. A node then reaches AWS only through VPC endpoints. The EKS user g
 ("Deploy private clusters with limited internet access", awsdocs/amazon-eks-user-guide
 latest/ug/clusters/private-clusters.adoc) lists what a node and its pods need:
 ec2 (the EKS AMI names the node through EC2; our boot step and ENI-IP plugin call it),
-ecr.api + ecr.dkr + the s3 gateway (image pulls; ECR serves layers from S3), sts (IRSA),
-eks-auth (Pod Identity, which the VPC CNI's own role uses), and eks; nodes register
-through the cluster's private endpoint, so that must be on. Only ECR registries of the
+ecr.api + ecr.dkr + the s3 gateway (image pulls; ECR serves layers from S3), and eks-auth
+(Pod Identity, which the VPC CNI's own role uses); nodes register through the cluster's
+private endpoint, so that must be on. sts (IRSA) and eks are in the same guide's table of
+commonly used services, for workloads: no node program here calls them (the NodeConfig
+carries the API endpoint and CA, which the guide says bypasses EKS introspection; the node's
+AWS CLI uses the instance profile), so they serve the user's pods. Only ECR registries of the
 VPC's own region are reachable; ghcr.io, Docker Hub and ECR Public are not.
 """
 
@@ -24,6 +27,17 @@ from .model import StackConfig, WhereaboutsIpam
 INTERFACE_SERVICES = ("ec2", "ecr.api", "ecr.dkr", "sts", "eks", "eks-auth")
 GATEWAY_SERVICES = ("s3",)
 
+CHINA_PREFIXED = frozenset({"autoscaling", "ec2", "ecr.api", "ecr.dkr", "eks", "sts"})
+"""Interface endpoint services named `cn.com.amazonaws.<region>.<service>` in cn-north-1 and cn-northwest-1.
+
+AWS China names most interface endpoint services with the reverse-DNS prefix of its own domain
+(amazonaws.com.cn); these are the ones of ours that aws/aws-cdk lists as such for both China Regions
+(packages/aws-cdk-lib/aws-ec2/lib/vpc-endpoint.ts, InterfaceVpcEndpointAwsService
+getDefaultEndpointPrefix, read from `aws ec2 describe-vpc-endpoint-services`). `eks-auth` is not in
+that list, so it keeps `com.amazonaws`; the S3 gateway endpoint is `com.amazonaws.<region>.s3` in
+every Region (only the S3 interface endpoint is prefixed). GovCloud uses `com.amazonaws`.
+"""
+
 
 def needs_endpoints(cfg: StackConfig) -> bool:
     """A VPC eks-multus creates without NAT gateways."""
@@ -31,7 +45,9 @@ def needs_endpoints(cfg: StackConfig) -> bool:
 
 
 def service_name(region: str, service: str) -> str:
-    return f"com.amazonaws.{region}.{service}"
+    """The VPC endpoint service name of `service` (an interface service, or the s3 gateway) in `region`."""
+    prefix = "cn.com.amazonaws" if region.startswith("cn-") and service in CHINA_PREFIXED else "com.amazonaws"
+    return f"{prefix}.{region}.{service}"
 
 
 def reaches_without_nat(image: str, region: str) -> bool:

@@ -37,6 +37,7 @@ from .model import (
 )
 from .quantity import parse_quantity
 from .readiness import NOT_READY_TAINT_KEY
+from .rollout import AUTOSCALER_PREFIX, autoscaler_tags
 from .sgrules import security_group_issues
 from .topology import (
     IpamPlan,
@@ -98,6 +99,7 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
         issues.extend(check(cfg))
     for check in (_zone_letters, _endpoint_access, _tags, _ipvlan_mode_per_master, _host_device_takes_ipvlan_master):
         issues.extend(check(cfg))
+    issues.extend(_tag_limits(cfg))
     return issues
 
 
@@ -901,6 +903,73 @@ def _tags(cfg: StackConfig) -> Iterator[ConfigIssue]:
                 f"tags.{key}",
                 f"eks-multus sets `{key}` on every resource it names (`<cluster>-<part>`), so this value would be replaced",
                 f"remove `{key}` from tags (use another key, e.g. `Project`)",
+            )
+
+
+# AWS tag limits (EC2 user guide, "Tag your Amazon EC2 resources", tag restrictions; the same rules in the
+# EKS, IAM and EC2 Auto Scaling API references' Tag type): at most 50 user tags per resource, keys of
+# 1-128 and values of at most 256 Unicode characters, `aws:` reserved as a prefix of keys and values.
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+OWN_TAGS_PER_RESOURCE = 5
+"""The most tags eks-multus itself puts on one resource: the multus ENIs the boot step creates carry
+`Name`, `kubernetes.io/cluster/<name>`, `node.k8s.amazonaws.com/no_manage`, `eks-multus.io/node-group`
+and `eks-multus.io/instance` besides the stack's tags (core/iam.py multus_eni_tags plus INSTANCE_TAG);
+a tag too many there fails CreateNetworkInterface on the node, after the deployment succeeded."""
+ASG_OWN_TAGS = 3
+"""`Name`, `kubernetes.io/cluster/<name>` and `eks-multus.io/node-group` on each Auto Scaling group, before
+Cluster Autoscaler's."""
+
+
+def _tag_limits(cfg: StackConfig) -> Iterator[ConfigIssue]:
+    """Tags AWS would refuse: too long, a reserved value, or more than 50 on one resource."""
+    for key, value in cfg.tags.items():
+        if len(key) > MAX_TAG_KEY:
+            yield ConfigIssue(
+                f"tags.{key}", f"is {len(key)} characters long; AWS takes tag keys of at most {MAX_TAG_KEY}", "shorten the key"
+            )
+        if len(value) > MAX_TAG_VALUE:
+            yield ConfigIssue(
+                f"tags.{key}", f"has a {len(value)}-character value; AWS takes tag values of at most {MAX_TAG_VALUE}", "shorten the value"
+            )
+        if value.lower().startswith("aws:"):
+            yield ConfigIssue(
+                f"tags.{key}", "has a value starting with `aws:`, which AWS reserves for its own tags", "drop the aws: prefix"
+            )
+    room = MAX_TAGS - OWN_TAGS_PER_RESOURCE
+    if len(cfg.tags) > room:
+        yield ConfigIssue(
+            "tags",
+            f"has {len(cfg.tags)} tags; eks-multus adds up to {OWN_TAGS_PER_RESOURCE} of its own to a resource and AWS takes "
+            f"at most {MAX_TAGS} per resource",
+            f"keep at most {room} tags",
+        )
+    for i, group in enumerate(cfg.node_groups):
+        scaler = autoscaler_tags(cfg, group)
+        label_prefix, taint_prefix = f"{AUTOSCALER_PREFIX}/node-template/label/", f"{AUTOSCALER_PREFIX}/node-template/taint/"
+        taint_index = {t.key: j for j, t in enumerate(group.taints)}
+        for tag in scaler:
+            if len(tag) <= MAX_TAG_KEY:
+                continue
+            path = f"nodeGroups[{i}]"
+            if tag.startswith(label_prefix) and tag[len(label_prefix) :] in group.labels:
+                path = f"nodeGroups[{i}].labels.{tag[len(label_prefix) :]}"
+            elif tag.startswith(taint_prefix) and tag[len(taint_prefix) :] in taint_index:
+                path = f"nodeGroups[{i}].taints[{taint_index[tag[len(taint_prefix) :]]}].key"
+            yield ConfigIssue(
+                path,
+                f"makes the Cluster Autoscaler tag `{tag}` ({len(tag)} characters) on the Auto Scaling group, "
+                f"and AWS takes tag keys of at most {MAX_TAG_KEY}",
+                "shorten the key, or give the group minSize == maxSize (no autoscaler tags)",
+            )
+        total = len(cfg.tags) + ASG_OWN_TAGS + len(scaler)
+        if len(cfg.tags) <= room and total > MAX_TAGS:
+            yield ConfigIssue(
+                f"nodeGroups[{i}]",
+                f"gets {total} tags on its Auto Scaling group ({len(cfg.tags)} from tags, {ASG_OWN_TAGS} of eks-multus, "
+                f"{len(scaler)} for Cluster Autoscaler: one per node label and taint); AWS takes at most {MAX_TAGS}",
+                "use fewer labels, taints or tags",
             )
 
 

@@ -177,6 +177,9 @@ def test_vpc_cni_gets_its_own_role_through_pod_identity_before_nodes_join():
     assert policy.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" and role.urn in policy.dependencies
     agent = one(prod, "aws:eks/addon:Addon", "eks-multus-cluster-pod-identity-agent")
     assert (agent.inputs["addonName"], agent.inputs["addonVersion"]) == ("eks-pod-identity-agent", "v1.3.10-eksbuild.3")
+    # A version bump must not stop on a changed field: UpdateAddon resolveConflicts "None" may fail (EKS API
+    # reference); pulumi-eks sets OVERWRITE on both for the vpc-cni add-on (nodejs/eks/addons/cni-addon.ts).
+    assert (agent.inputs["resolveConflictsOnCreate"], agent.inputs["resolveConflictsOnUpdate"]) == ("OVERWRITE", "OVERWRITE")
     association = one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "eks-multus-cluster-vpc-cni")
     assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == ("kube-system", "aws-node")
     assert association.inputs["clusterName"] == "eks-multus-prod"

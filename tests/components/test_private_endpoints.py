@@ -8,11 +8,13 @@ eks-auth for Pod Identity, eks; private DNS names on; the cluster's private endp
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.core.egress import reaches_without_nat
 from tests.components.plan_index import of_type, one
-from tests.helpers import errors_of, load, ns, planned
+from tests.helpers import errors_of, load, ns, planned, planned_with
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
@@ -108,3 +110,22 @@ def test_with_nat_ghcr_is_fine():
         ns(flat, "multus")["image"] = "upstream"
 
     assert load("static-l3", nat).multus.image == "upstream"
+
+
+def test_china_regions_name_interface_services_with_their_own_prefix():
+    """In cn-north-1 the interface services are `cn.com.amazonaws.cn-north-1.<service>` (an EC2 refusal,
+    InvalidServiceName, otherwise); eks-auth and the S3 gateway keep `com.amazonaws` (the list in
+    aws/aws-cdk packages/aws-cdk-lib/aws-ec2/lib/vpc-endpoint.ts getDefaultEndpointPrefix, cited in core/egress.py)."""
+
+    def to_china(flat):
+        moved = json.loads(json.dumps(flat).replace("us-east-2", "cn-north-1"))
+        flat.clear()
+        flat.update(moved)
+
+    plan = planned_with("static-l3", to_china)
+    names = {r.inputs["serviceName"] for r in of_type(plan, ENDPOINT)}
+    assert names == {
+        *(f"cn.com.amazonaws.cn-north-1.{s}" for s in ("ec2", "ecr.api", "ecr.dkr", "sts", "eks")),
+        "com.amazonaws.cn-north-1.eks-auth",
+        "com.amazonaws.cn-north-1.s3",
+    }
