@@ -41,9 +41,20 @@ def test_the_programs_own_resource_sits_between_the_components():
     assert sg.urn in rule.dependencies and rule.inputs["cidrIpv4"] == "10.99.0.0/16"
 
 
-def test_a_model_built_in_code_is_validated_like_stack_config(tmp_path):
+def test_a_config_built_in_code_is_validated_like_stack_config(tmp_path):
     broken = tmp_path / "__main__.py"
-    broken.write_text(MAIN.read_text().replace('range_end="100.64.16.50"', 'range_end="100.64.17.10"'))
+    text = MAIN.read_text()
+    assert '"range_end": "100.64.16.50"' in text
+    broken.write_text(text.replace('"range_end": "100.64.16.50"', '"range_end": "100.64.17.10"'))
     with pytest.raises(ProgramError) as err:
         _run(broken)
-    assert "eks-multus:networks[1].ipam.rangeEnd" in str(err.value)
+    # The first component that takes it refuses it, naming the argument path.
+    assert "MultusVpc 'lib-vpc'" in str(err.value)
+    assert "config.networks[1].ipam.rangeEnd: 100.64.17.10 is outside" in str(err.value)
+
+
+def test_the_example_imports_the_distribution_not_the_checkout_layout():
+    text = MAIN.read_text()
+    assert "sys.path" not in text
+    assert "from eks_multus import" in text
+    assert "from components" not in text

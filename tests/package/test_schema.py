@@ -1,0 +1,110 @@
+"""The component package's schema, inferred offline by the SDK's own analyzer.
+
+`component_provider_host` serves exactly this schema to `pulumi package add` and every
+generated SDK (pulumi 3.272.0 sdk/python/lib/pulumi/provider/experimental/component.py:
+`ComponentProvider.__init__` runs `Analyzer.analyze` and `generate_schema`). An input
+without a description, a type the analyzer cannot map (it raises), or one it maps to
+`pulumi.json#/Any` would reach every language's users; the schema is also written to
+build/schema/ so a PR's API change shows in its diff.
+"""
+
+import json
+
+import yaml
+
+from components import package
+from components.args import StackArgs
+from components.core.model import StackConfig
+from tests.helpers import ROOT
+
+SCHEMA_OUT = ROOT / "build" / "schema" / "eks-multus.json"
+
+
+def _schema() -> dict:
+    spec = package.schema()
+    SCHEMA_OUT.parent.mkdir(parents=True, exist_ok=True)
+    SCHEMA_OUT.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+    return spec
+
+
+def _properties(spec: dict):
+    """(where, property) for every input, output and type property, items and map values included."""
+    for token, res in spec["resources"].items():
+        for kind in ("inputProperties", "properties"):
+            for name, prop in res.get(kind, {}).items():
+                yield f"{token}.{kind}.{name}", prop
+    for token, typ in spec["types"].items():
+        for name, prop in typ.get("properties", {}).items():
+            yield f"{token}.{name}", prop
+
+
+def _typed(prop: dict) -> bool:
+    if "$ref" in prop:
+        return "Any" not in prop["$ref"]
+    if prop.get("type") == "array":
+        return _typed(prop["items"])
+    if prop.get("type") == "object" and "additionalProperties" in prop:
+        return _typed(prop["additionalProperties"])
+    return prop.get("type") in ("string", "integer", "number", "boolean")
+
+
+def test_every_component_is_in_the_schema():
+    spec = _schema()
+    assert spec["name"] == "eks-multus"
+    expected = {f"eks-multus:index:{c.__name__}" for c in package.COMPONENTS}
+    assert set(spec["resources"]) == expected
+    for token, res in spec["resources"].items():
+        assert res["isComponent"] is True, token
+        assert res.get("description"), token
+
+
+def test_every_input_and_output_is_typed_and_described():
+    spec = _schema()
+    props = list(_properties(spec))
+    assert len(props) > 120  # every config key of the stack model, and the outputs
+    untyped = [where for where, prop in props if not _typed(prop)]
+    undescribed = [where for where, prop in props if not prop.get("description")]
+    assert untyped == []
+    assert undescribed == []
+    assert "pulumi.json#/Any" not in json.dumps(spec)
+
+
+def test_components_have_outputs():
+    spec = _schema()
+    res = spec["resources"]
+    assert set(res["eks-multus:index:MultusVpc"]["properties"]) >= {"vpcId", "privateSubnetIds", "multusSubnetIds", "multusSecurityGroupId"}
+    assert set(res["eks-multus:index:MultusCluster"]["properties"]) >= {"endpoint", "kubeconfig", "certificateAuthority", "provider"}
+    # A provider output refers to pulumi-kubernetes' own schema, so SDKs type it as that provider.
+    assert res["eks-multus:index:MultusCluster"]["properties"]["provider"]["$ref"].startswith("/kubernetes/v4.34.2/schema.json#")
+
+
+def test_stack_args_name_every_config_key():
+    """StackArgs mirrors the stack model: the same keys, so the same rules check both."""
+    spec = _schema()
+    stack_type = spec["resources"]["eks-multus:index:MultusPlatform"]["inputProperties"]["config"]["$ref"].rsplit("/", 1)[-1]
+    keys = set(spec["types"][stack_type]["properties"])
+    assert keys == {f.alias or n for n, f in StackConfig.model_fields.items()}
+    assert set(StackArgs.__annotations__) == set(StackConfig.model_fields)
+    for model_name, section in (("vpc", "VpcArgs"), ("cluster", "ClusterArgs"), ("node_groups", "NodeGroupArgs")):
+        model = _model_of(model_name)
+        props = set(spec["types"][f"eks-multus:index:{section}"]["properties"])
+        assert props == {f.alias or n for n, f in model.model_fields.items()}, section
+
+
+def _model_of(field: str):
+    from components.core import model
+
+    return {"vpc": model.VpcConfig, "cluster": model.ClusterConfig, "node_groups": model.NodeGroup}[field]
+
+
+def test_plugin_files():
+    plugin = yaml.safe_load((ROOT / "components" / "PulumiPlugin.yaml").read_text())
+    assert plugin["runtime"]["name"] == "python"
+    assert plugin["requiredPulumiVersion"] == yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["requiredPulumiVersion"]
+    main = (ROOT / "components" / "__main__.py").read_text()
+    assert "component_provider_host(COMPONENTS" in main
+    pins = (ROOT / "components" / "requirements.txt").read_text()
+    assert pins == (ROOT / "requirements.txt").read_text().replace(
+        "# Runtime dependencies of the Pulumi program and the component library (exact pins).",
+        "# Runtime dependencies of the component package (exact pins, as the root requirements.txt).",
+    )
