@@ -74,6 +74,31 @@ class ProgramError(Exception):
     """The program stopped with a message meant for the user (e.g. bad config)."""
 
 
+def program_in(directory: Path) -> tuple[str, Path] | str:
+    """(project name, main file) of the Pulumi program in `directory`, or why it cannot be planned.
+
+    As the CLI reads a project: `name` and `runtime` from Pulumi.yaml, the program in
+    `main` (a file, or a folder with __main__.py), else the project folder's __main__.py
+    (pulumi docs, Pulumi.yaml reference: `main`).
+    """
+    import yaml
+
+    project_file = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
+    if project_file is None:
+        return "no Pulumi.yaml here"
+    project = yaml.safe_load(project_file.read_text()) or {}
+    runtime = project.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        return f"runtime `{runtime_name}`: the offline plan runs Python programs only (it executes them under Pulumi's Python mocks)"
+    main = directory / str(project.get("main") or ".")
+    if main.is_dir():
+        main = main / "__main__.py"
+    if not main.exists():
+        return f"no program at {main}"
+    return str(project.get("name") or directory.name), main
+
+
 def config_values(flat: dict[str, Any]) -> dict[str, str]:
     """Stack-file values as the Pulumi CLI hands them to a program: structured ones as JSON."""
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in flat.items()}

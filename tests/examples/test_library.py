@@ -58,3 +58,26 @@ def test_the_example_imports_the_distribution_not_the_checkout_layout():
     assert "sys.path" not in text
     assert "from eks_multus import" in text
     assert "from components" not in text
+
+
+def test_plan_main_plans_the_library_example(tmp_path):
+    """`python -m plan --main DIR`: the program in DIR, its project name, the same mocks and outputs."""
+    from plan.__main__ import main
+
+    assert main(["--main", str(ROOT / "examples" / "library"), "--quiet", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "resources.json").read_text())
+    assert rows[0]["urn"].startswith("urn:pulumi:dev::eks-multus-library::")
+    types = {r["type"] for r in rows}
+    assert {"eks-multus:index:MultusVpc", "eks-multus:index:MultusCluster", "eks-multus:index:NetworkAttachments"} <= types
+    assert json.loads((tmp_path / "outputs.json").read_text())["clusterName"] == "multus-lib-dev"
+    assert sorted(p.name for p in (tmp_path / "manifests").iterdir())
+
+
+def test_plan_main_refuses_what_it_cannot_run(tmp_path, capsys):
+    from plan.__main__ import main
+
+    (tmp_path / "Pulumi.yaml").write_text("name: y\nruntime: yaml\n")
+    assert main(["--main", str(tmp_path), "--quiet", "--out", str(tmp_path / "out")]) == 1
+    assert "runtime `yaml`: the offline plan runs Python programs only" in capsys.readouterr().err
+    assert main(["--main", str(tmp_path / "nowhere"), "--quiet"]) == 1
+    assert "no Pulumi.yaml here" in capsys.readouterr().err
