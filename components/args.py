@@ -417,10 +417,10 @@ class MultusClusterArgs(TypedDict):
 
     config: StackArgs
     """The stack config (cluster section, region, tags)."""
-    vpc_id: pulumi.Input[str]
-    """VPC of a created cluster."""
-    private_subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
-    """Private subnets of a created control plane (two zones at least)."""
+    vpc_id: NotRequired[pulumi.Input[str]]
+    """VPC of a created cluster (required unless config.cluster.existing is set)."""
+    private_subnet_ids: NotRequired[pulumi.Input[list[pulumi.Input[str]]]]
+    """Private subnets of a created control plane, two zones at least (required unless config.cluster.existing is set)."""
     public_subnet_ids: NotRequired[pulumi.Input[list[pulumi.Input[str]]]]
     """Public subnets for a created cluster's load balancers."""
 

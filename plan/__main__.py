@@ -20,7 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--main", metavar="DIR", help="plan the Pulumi Python program in DIR (its Pulumi.yaml and __main__.py) instead")
     parser.add_argument("--out", help="output folder (default build/plan/<stack>, or build/plan/<project>-<stack> with --main)")
     parser.add_argument("--quiet", action="store_true", help="do not print the tree")
+    parser.add_argument("--schema", metavar="FILE", help="write the component package's schema (as `pulumi package add` gets it) to FILE")
     args = parser.parse_args(argv)
+
+    if args.schema:
+        return _write_schema(Path(args.schema))
 
     if args.main:
         return _plan_program(parser, args)
@@ -57,6 +61,17 @@ def _write(result, out: Path, stack: str, quiet: bool) -> None:
         sys.stdout.write(f"Previewing stack {stack} (offline, mocks)\n\n")
         sys.stdout.write(tree(result))
         sys.stdout.write(f"\nWrote {_shown(out)}: resources.json, outputs.json, manifests/, cni/\n")
+
+
+def _write_schema(path: Path) -> int:
+    import json
+
+    from components.package import schema
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(schema(), indent=2, sort_keys=True) + "\n")
+    print(f"Wrote {_shown(path)}")
+    return 0
 
 
 def _plan_program(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

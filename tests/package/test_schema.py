@@ -5,7 +5,7 @@ generated SDK (pulumi 3.272.0 sdk/python/lib/pulumi/provider/experimental/compon
 `ComponentProvider.__init__` runs `Analyzer.analyze` and `generate_schema`). An input
 without a description, a type the analyzer cannot map (it raises), or one it maps to
 `pulumi.json#/Any` would reach every language's users; the schema is also written to
-build/schema/ so a PR's API change shows in its diff.
+build/plan/schema.json (as `make schema` does) so a PR's API change shows in the plan diff.
 """
 
 import json
@@ -17,7 +17,7 @@ from components.args import StackArgs
 from components.core.model import StackConfig
 from tests.helpers import ROOT
 
-SCHEMA_OUT = ROOT / "build" / "schema" / "eks-multus.json"
+SCHEMA_OUT = ROOT / "build" / "plan" / "schema.json"  # where `make schema` puts it, in the plan-diff tree
 
 
 def _schema() -> dict:
@@ -108,3 +108,32 @@ def test_plugin_files():
         "# Runtime dependencies of the Pulumi program and the component library (exact pins).",
         "# Runtime dependencies of the component package (exact pins, as the root requirements.txt).",
     )
+
+
+def test_readme_api_table_lists_every_component_input_and_output():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use it from your own program", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`"): line for line in section.splitlines() if line.startswith("| `")}
+    spec = _schema()
+    for token, res in spec["resources"].items():
+        name = token.rsplit(":", 1)[-1]
+        assert name in rows, name
+        args, outputs = rows[name].split("|")[2], rows[name].split("|")[3]
+        for key in res["inputProperties"]:
+            assert f"`{key}`" in args, (name, key)
+            assert (f"**`{key}`**" in args) == (key in res.get("requiredInputs", [])), (name, key)
+        for key in res.get("properties", {}):
+            assert f"`{key}`" in outputs, (name, key)
+
+
+def test_type_checkers_see_every_lazy_export():
+    import ast
+
+    import components
+
+    tree = ast.parse((ROOT / "components" / "__init__.py").read_text())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    names = {a.asname or a.name for imp in guarded.body for a in imp.names}  # type: ignore[attr-defined]
+    assert names == set(components.__all__)
+    for name in components.__all__:
+        assert getattr(components, name) is not None
