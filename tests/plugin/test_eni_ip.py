@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.vm_runner import imds_server
+from tests.conformance.node_standin import imds_server
 from tests.helpers import ROOT
 
 PLUGIN = ROOT / "components" / "core" / "assets" / "eks-multus-eni-ip"
@@ -96,7 +96,9 @@ def test_del_of_something_never_added_succeeds_without_calling_ec2(tmp_path):
 def imds():
     """IMDS stand-in that maps the loopback's MAC to an ENI."""
     mac = Path("/sys/class/net/lo/address").read_text().strip()
-    server = imds_server(0, {mac: {"device-number": "1", "interface-id": "eni-0123456789abcdef0"}})
+    base = f"network/interfaces/macs/{mac}/"
+    items = {"placement/region": "ap-northeast-2", base + "device-number": "1", base + "interface-id": "eni-0123456789abcdef0"}
+    server = imds_server(0, lambda: items)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
