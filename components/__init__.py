@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the real classes, re-exported (`X as X`) for type checkers
     from .args import MultusArgs as MultusArgs
     from .args import MultusClusterArgs as MultusClusterArgs
+    from .args import MultusNodeGroupArgs as MultusNodeGroupArgs
     from .args import MultusPlatformArgs as MultusPlatformArgs
     from .args import MultusVpcArgs as MultusVpcArgs
     from .args import NetworkAttachmentsArgs as NetworkAttachmentsArgs
@@ -62,6 +63,7 @@ _EXPORTS = {
     "SriovDevicePluginArgs": ".args",
     "NetworkAttachmentsArgs": ".args",
     "ReadinessGateArgs": ".args",
+    "MultusNodeGroupArgs": ".args",
 }
 
 __all__ = sorted(_EXPORTS)

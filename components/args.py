@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import NotRequired, TypedDict
 
 import pulumi
+import pulumi_eks
 
 # --- choices ------------------------------------------------------------------
 
@@ -423,6 +424,43 @@ class MultusClusterArgs(TypedDict):
     """Private subnets of a created control plane, two zones at least (required unless config.cluster.existing is set)."""
     public_subnet_ids: NotRequired[pulumi.Input[list[pulumi.Input[str]]]]
     """Public subnets for a created cluster's load balancers."""
+
+
+class MultusNodeGroupArgs(TypedDict):
+    """Arguments of MultusNodeGroup: one node group of the config, on a cluster it need not have created.
+
+    The cluster is a pulumi-eks `Cluster` (`eksCluster`), or its plain values (`endpoint`,
+    `certificateAuthority`, `serviceCidr`, `nodeSecurityGroupIds`); config.cluster.name is its name.
+    From Python, `MultusCluster.node_group_args()` gives all of them.
+    """
+
+    config: StackArgs
+    """The stack config; the node group is checked against it (subnets, zones, networks)."""
+    node_group: str
+    """Name of the node group in config.nodeGroups to build."""
+    node_subnet_id: pulumi.Input[str]
+    """Private subnet of the group's zone (the nodes' primary ENIs)."""
+    multus_subnet_ids: dict[str, pulumi.Input[str]]
+    """Multus subnet name -> subnet id, for every subnet the group's multusInterfaces name."""
+    multus_security_group_id: pulumi.Input[str]
+    """Security group of the multus ENIs."""
+    eks_cluster: NotRequired[pulumi_eks.Cluster]
+    """A pulumi-eks cluster: its endpoint and CA (from its kubeconfig), service range and node security group,
+    and the nodes wait for it."""
+    endpoint: NotRequired[pulumi.Input[str]]
+    """Without eksCluster: the API server's URL."""
+    certificate_authority: NotRequired[pulumi.Input[str]]
+    """Without eksCluster: the cluster CA, base64 PEM."""
+    service_cidr: NotRequired[pulumi.Input[str]]
+    """The Kubernetes service range (without eksCluster required; with it, default the cluster's own)."""
+    node_security_group_ids: NotRequired[list[pulumi.Input[str]]]
+    """Without eksCluster: security groups of the nodes' primary ENIs."""
+    kubernetes_version: NotRequired[pulumi.Input[str]]
+    """The control plane's version, which the AMI follows (default config.cluster.kubernetesVersion)."""
+    attach_cni_policy: NotRequired[bool]
+    """The VPC CNI takes its permissions from the node role (default false)."""
+    _after: NotRequired[list[pulumi.Resource]]
+    # Python only (not in the schema): what the nodes wait for, e.g. a MultusCluster's node prerequisites.
 
 
 class MultusArgs(TypedDict):

@@ -81,6 +81,18 @@ class MultusCluster(pulumi.ComponentResource):
             }
         )
 
+    def node_group_args(self) -> dict:
+        """The cluster's part of `MultusNodeGroupArgs`: its values, and what nodes must wait for."""
+        return {
+            "endpoint": self.endpoint,
+            "certificate_authority": self.certificate_authority,
+            "service_cidr": self.service_cidr,
+            "node_security_group_ids": [self.node_security_group_id],
+            "kubernetes_version": self.kubernetes_version,
+            "attach_cni_policy": self.nodes_need_cni_policy,
+            "_after": [self, *self.node_dependencies],
+        }
+
     def _use_existing(self, cfg: StackConfig) -> None:
         assert cfg.cluster.existing is not None  # validated
         found = aws.eks.get_cluster_output(name=cfg.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))

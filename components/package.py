@@ -14,6 +14,7 @@ from .cluster import MultusCluster
 from .endpoints import PrivateEndpoints
 from .multus import Multus
 from .networks import NetworkAttachments
+from .nodegroup import MultusNodeGroup
 from .platform import MultusPlatform
 from .readiness import ReadinessGate
 from .sriov import SriovDevicePlugin
@@ -30,6 +31,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     MultusVpc,
     PrivateEndpoints,
     MultusCluster,
+    MultusNodeGroup,
     Multus,
     ReadinessGate,
     Whereabouts,

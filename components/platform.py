@@ -54,22 +54,20 @@ class MultusPlatform(pulumi.ComponentResource):
             },
             opts=child,
         )
+        cluster_part = self.cluster.node_group_args()
+        cluster_part["_after"] = [*cluster_part["_after"], *node_prerequisites]
         self.node_groups = {
             group.name: MultusNodeGroup(
                 f"{name}-{group.name}",
-                cfg,
-                group,
-                cluster_name=cfg.cluster_name,
-                endpoint=self.cluster.endpoint,
-                certificate_authority=self.cluster.certificate_authority,
-                service_cidr=self.cluster.service_cidr,
-                node_subnet_id=self.vpc.private_subnet_ids[group.availability_zone],
-                node_security_group_ids=[self.cluster.node_security_group_id],
-                multus_subnet_ids=self.vpc.multus_subnet_ids,
-                multus_security_group_id=self.vpc.multus_security_group_id,
-                attach_cni_policy=self.cluster.nodes_need_cni_policy,
-                kubernetes_version=self.cluster.kubernetes_version,  # the AMI follows the control plane
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster, *self.cluster.node_dependencies, *node_prerequisites]),
+                {
+                    "config": cfg,
+                    "node_group": group.name,
+                    "node_subnet_id": self.vpc.private_subnet_ids[group.availability_zone],
+                    "multus_subnet_ids": self.vpc.multus_subnet_ids,
+                    "multus_security_group_id": self.vpc.multus_security_group_id,
+                    **cluster_part,  # the AMI follows the control plane's version
+                },
+                opts=child,
             )
             for group in cfg.node_groups
         }

@@ -18,7 +18,6 @@ from eks_multus import (
     MultusVpc,
     NetworkAttachments,
     Whereabouts,
-    load_model,
 )
 from eks_multus.args import StackArgs
 
@@ -88,22 +87,17 @@ cluster = MultusCluster(
         "public_subnet_ids": [vpc.public_subnet_ids[z] for z in control_plane_zones],
     },
 )
-cfg = load_model(config)
-group = cfg.node_groups[0]
+# The cluster's values and the node prerequisites come with it: no depends_on by hand.
 nodes = MultusNodeGroup(
     "lib-cnf",
-    cfg,
-    group,
-    cluster_name=cfg.cluster_name,
-    endpoint=cluster.endpoint,
-    certificate_authority=cluster.certificate_authority,
-    service_cidr=cluster.service_cidr,
-    node_subnet_id=vpc.private_subnet_ids[zone],
-    node_security_group_ids=[cluster.node_security_group_id],
-    multus_subnet_ids=vpc.multus_subnet_ids,
-    multus_security_group_id=vpc.multus_security_group_id,
-    attach_cni_policy=cluster.nodes_need_cni_policy,
-    opts=pulumi.ResourceOptions(depends_on=[cluster, *cluster.node_dependencies]),
+    {
+        "config": config,
+        "node_group": "cnf",
+        "node_subnet_id": vpc.private_subnet_ids[zone],
+        "multus_subnet_ids": vpc.multus_subnet_ids,
+        "multus_security_group_id": vpc.multus_security_group_id,
+        **cluster.node_group_args(),  # type: ignore[typeddict-item]
+    },
 )
 # Only what they deploy, plus the cluster's Kubernetes provider.
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})

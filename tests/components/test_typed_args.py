@@ -6,13 +6,14 @@ each, pulumi 3.272.0 provider/server.py `Construct`) that is also a `pulumi.RunE
 the Python language host reports without a traceback (pulumi/errors.py, RunError docstring).
 """
 
+import base64
 import textwrap
 
 import pulumi
 import pytest
 
 from components.arguments import ArgsError
-from plan.mocks import PlanMocks
+from plan.mocks import PlanMocks, digest, fake_kubeconfig
 from plan.runner import ProgramError, run_program
 from tests.components.plan_index import of_type
 
@@ -104,3 +105,56 @@ def test_args_error_carries_property_paths():
     exc = ArgsError("Multus", "m", [ConfigIssue("multus.cpu", "bad", "fix it")])
     assert isinstance(exc, pulumi.InputPropertiesError) and isinstance(exc, pulumi.RunError)
     assert exc.errors == [{"property_path": "multus.cpu", "reason": "bad; fix it"}]
+
+
+NODE_PROGRAM = """
+import pulumi
+import pulumi_eks as eks
+from eks_multus import MultusNodeGroup, MultusVpc
+
+config = {
+    "region": "eu-central-1",
+    "cluster": {"name": "theirs"},
+    "vpc": {"cidr": "10.60.0.0/16", "availability_zones": ["eu-central-1a", "eu-central-1b"]},
+    "multus_subnets": [{"name": "a", "availability_zone": "eu-central-1a", "cidr": "100.64.0.0/24"}],
+    "node_groups": [{"name": "g", "instance_type": "c5.xlarge", "availability_zone": "eu-central-1a",
+                     "min_size": 1, "max_size": 1, "desired_size": 1, "multus_interfaces": ["a"]}],
+}
+vpc = MultusVpc("v", {"config": config})
+theirs = eks.Cluster("theirs", name="theirs", vpc_id=vpc.vpc_id, skip_default_node_group=True,
+                     private_subnet_ids=[vpc.private_subnet_ids[z] for z in ("eu-central-1a", "eu-central-1b")])
+MultusNodeGroup("n", {"config": config, "node_group": NODE_GROUP, "node_subnet_id": vpc.private_subnet_ids["eu-central-1a"],
+                      "multus_subnet_ids": vpc.multus_subnet_ids, "multus_security_group_id": vpc.multus_security_group_id,
+                      "eks_cluster": theirs, "service_cidr": "172.20.0.0/16"})
+"""
+# serviceCidr is given: the plan mocks answer pulumi-eks's scalar outputs (kubeconfigJson,
+# nodeSecurityGroupId), not its `eksCluster` resource reference, where the default comes from.
+
+
+def test_node_group_joins_a_pulumi_eks_cluster_it_did_not_create(tmp_path):
+    main = tmp_path / "__main__.py"
+    main.write_text(NODE_PROGRAM.replace("NODE_GROUP", '"g"'))
+    result = run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
+    (group,) = [r for r in result.registrations if r.type == "eks-multus:index:MultusNodeGroup"]
+    (cluster,) = [r for r in result.registrations if r.type == "eks:index:Cluster"]
+    # Ordered after the cluster without a depends_on from the caller (the component sets its own).
+    assert cluster.urn in group.dependencies
+    (lt,) = [r for r in result.registrations if r.type == "aws:ec2/launchTemplate:LaunchTemplate"]
+    assert lt.inputs["name"] == "theirs-g"
+    # Its values come from the cluster: the node security group, and the endpoint and CA of its kubeconfig.
+    assert lt.inputs["networkInterfaces"][0]["securityGroups"] == [f"sg-{digest('theirs', 'node')}"]
+    kubeconfig = fake_kubeconfig("theirs")["clusters"][0]["cluster"]
+    user_data = base64.b64decode(lt.inputs["userData"]).decode()
+    assert kubeconfig["server"] in user_data and kubeconfig["certificate-authority-data"] in user_data
+
+
+def test_node_group_names_a_group_of_the_config(tmp_path):
+    main = tmp_path / "__main__.py"
+    main.write_text(NODE_PROGRAM.replace("NODE_GROUP", '"nope"'))
+    with pytest.raises(ProgramError) as err:
+        run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
+    assert "nodeGroup: `nope` is not in config.nodeGroups; use one of: g" in str(err.value)
+    main.write_text(NODE_PROGRAM.replace("NODE_GROUP", '"g"').replace('"eks_cluster": theirs', '"endpoint": "https://x"'))
+    with pytest.raises(ProgramError) as err:
+        run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
+    assert "certificateAuthority: is required but missing" in str(err.value)
