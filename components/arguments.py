@@ -9,6 +9,7 @@ engine's error for bad component inputs: one property path and reason each) that
 also a `pulumi.RunError`, which a Python program reports without a traceback.
 """
 
+import difflib
 import inspect
 import json
 import re
@@ -145,7 +146,7 @@ def sections_model(component: str, name: str, args: Mapping[str, Any], sections:
         raise ArgsError(
             component, name, [ConfigIssue("", f"expected a mapping of arguments, got {type(args).__name__}", "pass the Args dict")]
         )
-    issues: list[ConfigIssue] = list(_plain({k: args[k] for k in sections if k in args}, ()))
+    issues: list[ConfigIssue] = [*_unknown_keys(args, sections), *_plain({k: args[k] for k in sections if k in args}, ())]
     if issues:
         raise ArgsError(component, name, issues)
     values: dict[str, Any] = {}
@@ -169,13 +170,26 @@ def sections_model(component: str, name: str, args: Mapping[str, Any], sections:
     return model
 
 
-def config_of(component: str, name: str, args: Any) -> StackConfig:
+def config_of(component: str, name: str, args: Any, typed: type | None = None) -> StackConfig:
     """The stack model of a component that takes the whole config (`{"config": ...}`, or the model itself)."""
     if isinstance(args, StackConfig):
         return stack_model(component, name, args)
     if not isinstance(args, Mapping) or args.get("config") is None:
         raise ArgsError(component, name, [ConfigIssue("config", "is required but missing", "pass the stack config as `config`")])
+    unknown = list(_unknown_keys(args, tuple(typed.__annotations__) if typed is not None else tuple(args)))
+    if unknown:
+        raise ArgsError(component, name, unknown)
     return stack_model(component, name, args["config"])
+
+
+def _unknown_keys(args: Mapping[str, Any], allowed: tuple[str, ...]) -> Iterator[ConfigIssue]:
+    """An argument the component does not take would be ignored: refuse it, with the nearest one."""
+    for key in args:
+        if key in allowed:
+            continue
+        near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        fix = f"did you mean `{near[0]}`?" if near else (f"valid arguments: {', '.join(allowed)}" if allowed else "it takes none")
+        yield ConfigIssue(_camel(str(key)), "unknown argument", fix)
 
 
 def sections_of(cfg: StackConfig, *names: str) -> dict[str, Any]:

@@ -55,7 +55,7 @@ class MultusCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MultusClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusCluster", name, None, opts)
-        cfg = config_of("MultusCluster", name, args)
+        cfg = config_of("MultusCluster", name, args, MultusClusterArgs)
         c = cfg.cluster
         self.cluster_name = cfg.cluster_name
         self.node_dependencies: list[pulumi.Resource] = []

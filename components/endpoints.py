@@ -23,7 +23,7 @@ class PrivateEndpoints(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PrivateEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:PrivateEndpoints", name, None, opts)
-        cfg = config_of("PrivateEndpoints", name, args)
+        cfg = config_of("PrivateEndpoints", name, args, PrivateEndpointsArgs)
         require("PrivateEndpoints", name, args, "vpc_id", "private_subnet_ids", "private_route_table_ids")
         if cfg.vpc.cidr is None:
             issue = ConfigIssue("config.vpc.cidr", "is not set: the endpoints are for a VPC eks-multus creates", "use them with vpc.cidr")

@@ -39,7 +39,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
     """Id of the launch template."""
 
     def __init__(self, name: str, args: MultusNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        cfg = config_of("MultusNodeGroup", name, args)
+        cfg = config_of("MultusNodeGroup", name, args, MultusNodeGroupArgs)
         require("MultusNodeGroup", name, args, "node_group", "node_subnet_id", "multus_subnet_ids", "multus_security_group_id")
         group = next((g for g in cfg.node_groups if g.name == args["node_group"]), None)
         if group is None:
@@ -49,6 +49,12 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 name,
                 [ConfigIssue("nodeGroup", f"`{args['node_group']}` is not in config.nodeGroups", f"use one of: {names}")],
             )
+        missing = [s for s in group.multus_interfaces if s not in args["multus_subnet_ids"]]
+        if missing:
+            issue = ConfigIssue(
+                "multusSubnetIds", f"has no id for {', '.join(missing)}", "map every subnet the group's multusInterfaces name"
+            )
+            raise ArgsError("MultusNodeGroup", name, [issue])
         cluster = _cluster_inputs(name, args)
         # The nodes wait for the cluster and what they need at join time, without the caller's help.
         after = [*cluster.pop("after"), *(args.get("_after") or [])]

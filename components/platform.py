@@ -25,7 +25,7 @@ class MultusPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MultusPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusPlatform", name, None, opts)
-        cfg = config_of("MultusPlatform", name, args)
+        cfg = config_of("MultusPlatform", name, args, MultusPlatformArgs)
         self.cluster_name = cfg.cluster_name
         child = pulumi.ResourceOptions(parent=self)
         stack = {"config": cfg}  # validated once; each component gets the same model

@@ -40,7 +40,7 @@ class MultusVpc(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MultusVpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusVpc", name, None, opts)
-        cfg = config_of("MultusVpc", name, args)
+        cfg = config_of("MultusVpc", name, args, MultusVpcArgs)
         child = pulumi.ResourceOptions(parent=self)
 
         def tags(label: str, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -158,3 +158,16 @@ def test_node_group_names_a_group_of_the_config(tmp_path):
     with pytest.raises(ProgramError) as err:
         run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
     assert "certificateAuthority: is required but missing" in str(err.value)
+
+
+def test_an_argument_the_component_does_not_take_is_refused(tmp_path):
+    with pytest.raises(ProgramError) as err:
+        _run(tmp_path, 'Multus("m", {"region": "eu-central-1", "mutlus": {}}, opts=on_cluster)')
+    assert "mutlus: unknown argument; did you mean `multus`?" in str(err.value)
+    main = tmp_path / "__main__.py"
+    main.write_text(
+        NODE_PROGRAM.replace("NODE_GROUP", '"g"').replace('"multus_subnet_ids": vpc.multus_subnet_ids', '"multus_subnet_ids": {}')
+    )
+    with pytest.raises(ProgramError) as err:
+        run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
+    assert "multusSubnetIds: has no id for a" in str(err.value)

@@ -45,6 +45,9 @@ def _run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_fresh_venv_installs_the_distribution_and_plans_a_program_with_it(tmp_path):
+    import importlib.util
+
+    assert importlib.util.find_spec("wheel") is not None, "building the wheel needs requirements-dev.txt's wheel (make test installs it)"
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(wheels), str(ROOT)], tmp_path)
