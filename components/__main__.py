@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":
-    # Run as a script from inside components/: its parent makes `components` importable as the package
-    # its modules' relative imports need (an installed eks_multus distribution would do as well).
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # Run as a script, Python puts components/ itself first on sys.path, where platform.py would shadow
+    # the standard library's `platform`; its parent instead makes `components` the package its modules'
+    # relative imports need.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.path.insert(0, str(here.parent))
     from pulumi.provider.experimental import component_provider_host
 
     from components.package import COMPONENTS, NAME, VERSION

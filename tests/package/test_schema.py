@@ -137,3 +137,18 @@ def test_type_checkers_see_every_lazy_export():
     assert names == set(components.__all__)
     for name in components.__all__:
         assert getattr(components, name) is not None
+
+
+def test_the_plugin_entry_point_starts_the_provider_host(tmp_path):
+    """As the CLI runs a Python plugin: the folder as a script, then engine address args (host.py).
+
+    Without an engine address the host's argument parser stops it; it gets there only after
+    importing every component and inferring the schema (`ComponentProvider.__init__`).
+    """
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "components")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "the following arguments are required: engine" in proc.stderr
+    assert "Traceback" not in proc.stderr
