@@ -1,7 +1,7 @@
 """Entry point of the component package (PulumiPlugin.yaml): hosts the components for any language.
 
-The Pulumi CLI runs this directory as a plugin; the provider host infers the schema from the
-components' typed args (pulumi.provider.experimental.component_provider_host).
+The Pulumi CLI runs this directory as a plugin; the SDK's component provider infers the schema from
+the components' typed args (pulumi.provider.experimental, as component_provider_host does).
 """
 
 import sys
@@ -14,8 +14,8 @@ if __name__ == "__main__":
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.path.insert(0, str(here.parent))
-    from pulumi.provider.experimental import component_provider_host
+    from components.package import serve
 
-    from components.package import COMPONENTS, NAME, VERSION
-
-    component_provider_host(COMPONENTS, name=NAME, version=VERSION)
+    # As component_provider_host(COMPONENTS, name=NAME, version=VERSION) serves them (host.py: the
+    # plugin's arguments after the program name), with refused args reported as bad inputs.
+    serve(sys.argv[1:])

@@ -102,7 +102,7 @@ def test_plugin_files():
     assert plugin["runtime"]["name"] == "python"
     assert plugin["requiredPulumiVersion"] == yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["requiredPulumiVersion"]
     main = (ROOT / "components" / "__main__.py").read_text()
-    assert "component_provider_host(COMPONENTS" in main
+    assert "serve(sys.argv[1:])" in main
     pins = (ROOT / "components" / "requirements.txt").read_text()
     assert pins == (ROOT / "requirements.txt").read_text().replace(
         "# Runtime dependencies of the Pulumi program and the component library (exact pins).",
@@ -152,3 +152,40 @@ def test_the_plugin_entry_point_starts_the_provider_host(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "the following arguments are required: engine" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+PROVIDER_PROGRAM = """
+import pulumi
+from components.package import EksMultusProvider, COMPONENTS, NAME, VERSION
+
+provider = EksMultusProvider(COMPONENTS, NAME, None, VERSION)
+try:
+    provider.construct("m", "eks-multus:index:Multus", {"region": "eu-central-1", "multus": {"memory": "100Mi", "cpu": "lots", "logLevel": "debug"}})
+except Exception as exc:
+    pulumi.export("type", type(exc).__name__)
+    pulumi.export("run_error", isinstance(exc, pulumi.RunError))
+    pulumi.export("errors", exc.errors)
+"""
+
+
+def test_refused_args_reach_the_engine_as_bad_inputs(tmp_path):
+    """Hosted, the SDK's provider maps schema names to Python names (`logLevel` -> `log_level`, its enum
+    checked by the SDK itself), and a refusal leaves construct as a plain InputPropertiesError, which provider/server.py `Construct`
+    turns into InvalidArgument with the property paths (a RunError would be let through first)."""
+    from plan.mocks import PlanMocks
+    from plan.runner import run_program
+
+    main = tmp_path / "__main__.py"
+    main.write_text(PROVIDER_PROGRAM)
+    result = run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
+    assert result.outputs["type"] == "InputPropertiesError"
+    assert result.outputs["run_error"] is False
+    assert result.outputs["errors"] == [
+        {"property_path": "multus.cpu", "reason": "`lots` is not a Kubernetes quantity; write it like 100m"},
+        {
+            "property_path": "multus.memory",
+            "reason": (
+                "100Mi is below 200Mi; the Multus daemon is OOM-killed under bursts of pod creation; use at least 200Mi (256Mi is the default)"
+            ),
+        },
+    ]
