@@ -1,6 +1,6 @@
 """The component package: which components it hosts, and the schema the SDK infers from them.
 
-`components/__main__.py` serves these through `component_provider_host` when a Pulumi
+`components/__main__.py` serves these (as `component_provider_host` does) when a Pulumi
 program in any language uses the package (`pulumi package add <repo>/components`); the
 schema function runs the same analyzer offline, for tests and `python -m plan --schema`.
 """

@@ -1,6 +1,6 @@
 """The component package's schema, inferred offline by the SDK's own analyzer.
 
-`component_provider_host` serves exactly this schema to `pulumi package add` and every
+The SDK's component provider (what `component_provider_host` and our `serve` run) serves exactly this schema to `pulumi package add` and every
 generated SDK (pulumi 3.272.0 sdk/python/lib/pulumi/provider/experimental/component.py:
 `ComponentProvider.__init__` runs `Analyzer.analyze` and `generate_schema`). An input
 without a description, a type the analyzer cannot map (it raises), or one it maps to
