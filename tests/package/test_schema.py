@@ -189,3 +189,38 @@ def test_refused_args_reach_the_engine_as_bad_inputs(tmp_path):
             ),
         },
     ]
+
+
+HOSTED_NADS = """
+import pulumi
+import pulumi_kubernetes as k8s
+from components.package import EksMultusProvider, COMPONENTS, NAME, VERSION
+
+provider = EksMultusProvider(COMPONENTS, NAME, None, VERSION)
+cluster = k8s.Provider("k8s", kubeconfig="{}")
+provider.construct(
+    "n",
+    "eks-multus:index:NetworkAttachments",
+    {"existingNamespaces": ["ran"], "networks": [{"name": "a", "namespace": "ran", "type": "ipvlan", "master": "ens6",
+     "cniVersion": "1.0.0", "ipam": {"type": "host-local", "subnet": "100.64.0.0/24", "rangeStart": "100.64.0.10"}}]},
+    pulumi.ResourceOptions(providers={"kubernetes": cluster}),
+)
+"""
+
+
+def test_hosted_inputs_in_schema_spelling_build_the_same_objects(tmp_path):
+    """Another language's SDK sends camelCase inputs; the SDK maps them to the TypedDicts' Python names,
+    nested types included (component.py `map_input_properties`), so the component sees what Python passes."""
+    import json as _json
+
+    from plan.mocks import PlanMocks
+    from plan.runner import run_program
+
+    main = tmp_path / "__main__.py"
+    main.write_text(HOSTED_NADS)
+    result = run_program({"aws:region": "eu-central-1"}, "t", main=main, project="t", mocks=PlanMocks("eu-central-1"))
+    (nad,) = [r for r in result.registrations if r.type == "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition"]
+    conf = _json.loads(nad.inputs["spec"]["config"])
+    assert conf["cniVersion"] == "1.0.0"
+    assert conf["plugins"][0]["ipam"]["rangeStart"] == "100.64.0.10"
+    assert not [r for r in result.registrations if r.type == "kubernetes:core/v1:Namespace"]  # ran exists already
