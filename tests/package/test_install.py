@@ -11,6 +11,7 @@ not match requirements.txt fails the install.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -48,9 +49,15 @@ def test_fresh_venv_installs_the_distribution_and_plans_a_program_with_it(tmp_pa
     import importlib.util
 
     assert importlib.util.find_spec("wheel") is not None, "building the wheel needs requirements-dev.txt's wheel (make test installs it)"
+    # Built from a copy of what the distribution is made of: setuptools writes egg-info and build/ next to the source.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "components", source / "components", ignore=shutil.ignore_patterns("__pycache__", ".venv"))
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(wheels), str(ROOT)], tmp_path)
+    _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(wheels), str(source)], tmp_path)
     (wheel,) = wheels.glob("eks_multus-*.whl")
 
     venv = tmp_path / "venv"
