@@ -9,6 +9,7 @@ from pathlib import Path
 from components.core.errors import ConfigError
 from components.core.loader import read_stack_file_with_notes
 
+from .mocks import PlanMocks, subnets_in_config
 from .render import tree, write_plan
 from .runner import ROOT, ProgramError, program_in, run_program
 
@@ -18,6 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", help="stack name; reads stacks/Pulumi.<stack>.yaml (default dev)")
     parser.add_argument("--config", help="plan this stack file instead (its name gives the stack)")
     parser.add_argument("--main", metavar="DIR", help="plan the Pulumi Python program in DIR (its Pulumi.yaml and __main__.py) instead")
+    parser.add_argument(
+        "--stack-reference",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="with --main: answer StackReference(NAME) with the outputs in FILE (an outputs.json this command wrote)",
+    )
     parser.add_argument("--out", help="output folder (default build/plan/<stack>, or build/plan/<project>-<stack> with --main)")
     parser.add_argument("--quiet", action="store_true", help="do not print the tree")
     parser.add_argument("--schema", metavar="FILE", help="write the component package's schema (as `pulumi package add` gets it) to FILE")
@@ -74,6 +82,20 @@ def _write_schema(path: Path) -> int:
     return 0
 
 
+def _mocks(flat: dict, references: list[str]) -> PlanMocks | str:
+    """The plan's mocks, answering each named StackReference from a planned outputs.json."""
+    import json
+
+    answers = {}
+    for ref in references:
+        name, _, file = ref.partition("=")
+        if not name or not file or not Path(file).is_file():
+            return f"{ref}: give NAME=FILE with the outputs.json of a plan"
+        answers[name] = json.loads(Path(file).read_text())
+    region = str(flat.get("aws:region") or "us-east-1")
+    return PlanMocks(region, stack_references=answers, subnets=subnets_in_config(flat))
+
+
 def _plan_program(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Any Pulumi Python program: its own project name and main file, config from its stack file (if any)."""
     found = program_in(Path(args.main))
@@ -94,7 +116,11 @@ def _plan_program(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             flat, notes = read_stack_file_with_notes(path)
             for note in notes:
                 print(f"note: {note.render()}", file=sys.stderr)
-        result = run_program(flat, stack, main=main, project=project)
+        mocks = _mocks(flat, args.stack_reference)
+        if isinstance(mocks, str):
+            print(f"error: --stack-reference {mocks}", file=sys.stderr)
+            return 1
+        result = run_program(flat, stack, main=main, project=project, mocks=mocks)
     except (ConfigError, ProgramError) as exc:
         print(f"error: {main}: {exc}", file=sys.stderr)
         return 1

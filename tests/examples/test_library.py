@@ -83,3 +83,19 @@ def test_plan_main_refuses_what_it_cannot_run(tmp_path, capsys):
     assert "runtime `yaml`: the offline plan runs Python programs only" in capsys.readouterr().err
     assert main(["--main", str(tmp_path / "nowhere"), "--quiet"]) == 1
     assert "no Pulumi.yaml here" in capsys.readouterr().err
+
+
+def test_plan_main_answers_stack_references_from_a_planned_stack(tmp_path, capsys):
+    """examples/workload reads the platform through a StackReference: `--stack-reference NAME=FILE`
+    answers it with a plan's outputs.json (what `pulumi stack output` would hold)."""
+    from plan.__main__ import main
+
+    assert main(["--stack", "dev", "--quiet", "--out", str(tmp_path / "dev")]) == 0
+    ref = f"organization/eks-multus/dev={tmp_path / 'dev' / 'outputs.json'}"
+    argv = ["--main", str(ROOT / "examples" / "workload"), "--stack-reference", ref, "--quiet", "--out", str(tmp_path / "wl")]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "wl" / "resources.json").read_text())
+    (pod,) = [r for r in rows if r["type"] == "kubernetes:core/v1:Pod"]
+    assert pod["inputs"]["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"]
+    assert main([*argv[:2], "--stack-reference", "organization/eks-multus/dev", "--quiet"]) == 1
+    assert "give NAME=FILE" in capsys.readouterr().err
