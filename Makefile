@@ -8,7 +8,7 @@ PLAN_STAMP := $(VENV)/.installed-plan
 SCAN_VENV ?= .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 
-.PHONY: plan test lint scan conformance bench system-deps clean
+.PHONY: plan schema test lint scan conformance bench system-deps clean
 
 # Planning needs only requirements.txt; the test toolchain (requirements-dev.txt) comes with test and lint.
 # scripts/venv.sh also works where Debian's python3-venv (ensurepip) is missing.
@@ -30,6 +30,9 @@ $(SCAN_STAMP): requirements-scan.txt
 
 plan: $(PLAN_NEEDS)  ## offline plan of STACK (default dev) or CONFIG=path (not both), into build/plan/<stack> (or OUT=dir)
 	$(PY) -m plan $(if $(STACK),--stack $(STACK)) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+
+schema: $(PLAN_NEEDS)  ## the component package's schema (what `pulumi package add` generates SDKs from), into build/plan/schema.json
+	$(PY) -m plan --schema build/plan/schema.json
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

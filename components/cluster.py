@@ -1,7 +1,5 @@
 """MultusCluster: the EKS control plane (pulumi-eks), with the VPC CNI kept primary."""
 
-from __future__ import annotations
-
 import json
 
 import pulumi
@@ -9,6 +7,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from .args import MultusClusterArgs
+from .arguments import config_of, require
 from .core.awsrules import CONTROL_PLANE_LOG_TYPES, control_plane_log_group
 from .core.existing import existing_cluster_problems
 from .core.iam import CNI_POLICY, POD_IDENTITY_TRUST, managed_policy_arn
@@ -33,37 +33,39 @@ class MultusCluster(pulumi.ComponentResource):
     """
 
     cluster_name: str
+    """The EKS cluster's name."""
     kubeconfig: pulumi.Output[str]
+    """Kubeconfig of the cluster (secret)."""
     endpoint: pulumi.Output[str]
+    """The API server's URL."""
     certificate_authority: pulumi.Output[str]
+    """The cluster CA, base64 PEM, as EKS reports it."""
     service_cidr: pulumi.Output[str]
+    """The Kubernetes service range."""
     kubernetes_version: pulumi.Output[str]
     """The control plane's version, which the nodes' AMI follows (an existing cluster's own, from EKS)."""
     nodes_need_cni_policy: bool
     """Whether the VPC CNI takes its permissions from the node role."""
-    node_dependencies: list[pulumi.Resource]
-    """What must exist before nodes join (their aws-node pods pick up their identity at creation)."""
     node_security_group_id: pulumi.Output[str]
+    """Security group the nodes join."""
     cluster_security_group_id: pulumi.Output[str]
+    """EKS's cluster security group."""
     provider: k8s.Provider
+    """Kubernetes provider for the cluster (server-side apply)."""
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        vpc_id: pulumi.Input[str],
-        private_subnet_ids: list[pulumi.Input[str]],
-        public_subnet_ids: list[pulumi.Input[str]],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: MultusClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusCluster", name, None, opts)
+        cfg = config_of("MultusCluster", name, args, MultusClusterArgs)
         c = cfg.cluster
         self.cluster_name = cfg.cluster_name
-        self.node_dependencies = []
+        self.node_dependencies: list[pulumi.Resource] = []
+        """What must exist before nodes join (their aws-node pods pick up their identity at creation)."""
         if c.existing is not None:
             self._use_existing(cfg)
         else:
-            self._create(name, cfg, vpc_id, (private_subnet_ids, public_subnet_ids))
+            require("MultusCluster", name, args, "vpc_id", "private_subnet_ids")
+            subnets = (args["private_subnet_ids"], args.get("public_subnet_ids") or [])
+            self._create(name, cfg, args["vpc_id"], subnets)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -78,6 +80,18 @@ class MultusCluster(pulumi.ComponentResource):
                 "nodeSecurityGroupId": self.node_security_group_id,
             }
         )
+
+    def node_group_args(self) -> dict:
+        """The cluster's part of `MultusNodeGroupArgs`: its values, and what nodes must wait for."""
+        return {
+            "endpoint": self.endpoint,
+            "certificate_authority": self.certificate_authority,
+            "service_cidr": self.service_cidr,
+            "node_security_group_ids": [self.node_security_group_id],
+            "kubernetes_version": self.kubernetes_version,
+            "attach_cni_policy": self.nodes_need_cni_policy,
+            "_after": [self, *self.node_dependencies],
+        }
 
     def _use_existing(self, cfg: StackConfig) -> None:
         assert cfg.cluster.existing is not None  # validated

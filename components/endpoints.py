@@ -1,12 +1,12 @@
 """PrivateEndpoints: the VPC endpoints nodes need when the VPC has no NAT gateway."""
 
-from __future__ import annotations
-
 import pulumi
 import pulumi_aws as aws
 
+from .args import PrivateEndpointsArgs
+from .arguments import ArgsError, config_of, require
 from .core.egress import GATEWAY_SERVICES, INTERFACE_SERVICES, service_name
-from .core.model import StackConfig
+from .core.errors import ConfigIssue
 
 
 class PrivateEndpoints(pulumi.ComponentResource):
@@ -19,18 +19,17 @@ class PrivateEndpoints(pulumi.ComponentResource):
     """
 
     endpoint_ids: dict[str, pulumi.Output[str]]
+    """AWS service (e.g. ecr.api, s3) -> its VPC endpoint."""
 
-    def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        vpc_id: pulumi.Input[str],
-        private_subnet_ids: list[pulumi.Input[str]],
-        private_route_table_ids: list[pulumi.Input[str]],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: PrivateEndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:PrivateEndpoints", name, None, opts)
-        assert cfg.vpc.cidr is not None  # only for a VPC eks-multus creates
+        cfg = config_of("PrivateEndpoints", name, args, PrivateEndpointsArgs)
+        require("PrivateEndpoints", name, args, "vpc_id", "private_subnet_ids", "private_route_table_ids")
+        if cfg.vpc.cidr is None:
+            issue = ConfigIssue("config.vpc.cidr", "is not set: the endpoints are for a VPC eks-multus creates", "use them with vpc.cidr")
+            raise ArgsError("PrivateEndpoints", name, [issue])
+        vpc_id, private_subnet_ids = args["vpc_id"], args["private_subnet_ids"]
+        private_route_table_ids = args["private_route_table_ids"]
         child = pulumi.ResourceOptions(parent=self)
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",

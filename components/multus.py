@@ -1,21 +1,21 @@
 """Multus: the thick-plugin daemon with the VPC CNI as its master CNI."""
 
-from __future__ import annotations
-
 import pulumi
 
+from .args import MultusArgs
+from .arguments import MULTUS_RULES, sections_model
 from .core.manifests import multus_objects
-from .core.model import StackConfig
 from .kube import register_all
 
 
 class Multus(pulumi.ComponentResource):
-    """NAD CRD, RBAC, daemon config and the `kube-multus-ds` DaemonSet."""
+    """NAD CRD, RBAC, daemon config and the `kube-multus-ds` DaemonSet, on the cluster of the
+    `kubernetes` provider given in the resource options."""
 
-    crd: pulumi.CustomResource
-
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: MultusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:Multus", name, None, opts)
+        cfg = sections_model("Multus", name, args, ("region", "multus"), MULTUS_RULES)
         resources = register_all(name, multus_objects(cfg), pulumi.ResourceOptions(parent=self))
-        self.crd = resources[0]
+        self.crd: pulumi.CustomResource = resources[0]
+        """The NetworkAttachmentDefinition CRD, for resources that must wait for it."""
         self.register_outputs({})

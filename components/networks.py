@@ -1,25 +1,28 @@
 """NetworkAttachments: one NetworkAttachmentDefinition per configured network."""
 
-from __future__ import annotations
-
 import pulumi
 
+from .args import NetworkAttachmentsArgs
+from .arguments import NAMESPACE_RULES, NETWORK_RULES, sections_model
 from .core.manifests import created_namespaces, nad_object, namespace_object
 from .core.model import StackConfig
 from .kube import register
 
 
 class NetworkAttachments(pulumi.ComponentResource):
-    """NADs, and the namespaces they live in; each NAD waits for the CRD, its IPAM and its namespace."""
+    """NADs, and the namespaces they live in; each NAD waits for the CRD, its IPAM and its namespace, on the
+    cluster of the `kubernetes` provider given in the resource options."""
 
     def __init__(
         self,
         name: str,
-        cfg: StackConfig,
-        after: list[pulumi.Resource] | None = None,
+        args: NetworkAttachmentsArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        after: list[pulumi.Resource] | None = None,
     ) -> None:
         super().__init__("eks-multus:index:NetworkAttachments", name, None, opts)
+        cfg = _model(name, args)
         # Each NAD waits for the CRD and IPAM itself: a component's depends_on does not reach its children.
         child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
         # A NAD in a namespace nobody created is refused (404); existingNamespaces are left to their owner.
@@ -29,3 +32,10 @@ class NetworkAttachments(pulumi.ComponentResource):
             opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[own])) if own is not None else child
             register(name, nad_object(net), opts)
         self.register_outputs({})
+
+
+def _model(name: str, args: NetworkAttachmentsArgs) -> StackConfig:
+    """With the node groups and subnets, every network rule runs; without, those that need only the networks."""
+    sections = ("networks", "existing_namespaces", "multus_subnets", "node_groups", "sriov")
+    full = isinstance(args, dict) and args.get("node_groups") is not None and args.get("multus_subnets") is not None
+    return sections_model("NetworkAttachments", name, args, sections, NETWORK_RULES if full else NAMESPACE_RULES)

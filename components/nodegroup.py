@@ -1,15 +1,17 @@
 """MultusNodeGroup: a self-managed node group whose instances carry multus ENIs."""
 
-from __future__ import annotations
-
 import base64
 import json
 
 import pulumi
 import pulumi_aws as aws
 
+from .args import MultusNodeGroupArgs
+from .arguments import ArgsError, config_of, require
 from .core.cni import uses_eni_ip
+from .core.errors import ConfigIssue
 from .core.iam import CNI_POLICY, EC2_TRUST, NODE_POLICIES, eni_ip_policy, managed_policy_arn, multus_eni_policy
+from .core.kubeconfig import endpoint_and_ca
 from .core.model import NodeGroup, StackConfig
 from .core.rollout import ami_parameter, autoscaler_tags, is_autoscaled, refresh_preferences
 from .core.userdata import ClusterInfo, MultusNetworkIds, render_user_data
@@ -28,11 +30,51 @@ class MultusNodeGroup(pulumi.ComponentResource):
     """
 
     role_arn: pulumi.Output[str]
+    """ARN of the nodes' IAM role."""
     role_name: pulumi.Output[str]
+    """Name of the nodes' IAM role."""
     asg_name: pulumi.Output[str]
+    """Name of the Auto Scaling group."""
     launch_template_id: pulumi.Output[str]
+    """Id of the launch template."""
 
-    def __init__(
+    def __init__(self, name: str, args: MultusNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        cfg = config_of("MultusNodeGroup", name, args, MultusNodeGroupArgs)
+        require("MultusNodeGroup", name, args, "node_group", "node_subnet_id", "multus_subnet_ids", "multus_security_group_id")
+        group = next((g for g in cfg.node_groups if g.name == args["node_group"]), None)
+        if group is None:
+            names = ", ".join(g.name for g in cfg.node_groups)
+            raise ArgsError(
+                "MultusNodeGroup",
+                name,
+                [ConfigIssue("nodeGroup", f"`{args['node_group']}` is not in config.nodeGroups", f"use one of: {names}")],
+            )
+        missing = [s for s in group.multus_interfaces if s not in args["multus_subnet_ids"]]
+        if missing:
+            issue = ConfigIssue(
+                "multusSubnetIds", f"has no id for {', '.join(missing)}", "map every subnet the group's multusInterfaces name"
+            )
+            raise ArgsError("MultusNodeGroup", name, [issue])
+        cluster = _cluster_inputs(name, args)
+        # The nodes wait for the cluster and what they need at join time, without the caller's help.
+        after = [*cluster.pop("after"), *(args.get("_after") or [])]
+        if after:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after))
+        super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
+        self._build(
+            name,
+            cfg,
+            group,
+            cluster_name=cfg.cluster_name,
+            node_subnet_id=args["node_subnet_id"],
+            multus_subnet_ids=args["multus_subnet_ids"],
+            multus_security_group_id=args["multus_security_group_id"],
+            attach_cni_policy=bool(args.get("attach_cni_policy", False)),
+            kubernetes_version=args.get("kubernetes_version"),
+            **cluster,
+        )
+
+    def _build(
         self,
         name: str,
         cfg: StackConfig,
@@ -47,9 +89,7 @@ class MultusNodeGroup(pulumi.ComponentResource):
         multus_security_group_id: pulumi.Input[str],
         attach_cni_policy: bool = False,
         kubernetes_version: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("eks-multus:index:MultusNodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         full_name = f"{cluster_name}-{group.name}"
         role = aws.iam.Role(f"{name}-role", assume_role_policy=json.dumps(EC2_TRUST), tags=dict(cfg.tags) or None, opts=child)
@@ -179,3 +219,29 @@ class MultusNodeGroup(pulumi.ComponentResource):
         version = pulumi.Output.from_input(kubernetes_version if kubernetes_version is not None else cfg.cluster.kubernetes_version)
         parameter = version.apply(lambda v: ami_parameter(v, group))
         return aws.ssm.get_parameter_output(name=parameter, opts=pulumi.InvokeOutputOptions(parent=self)).value
+
+
+def _cluster_inputs(name: str, args: MultusNodeGroupArgs) -> dict:
+    """Endpoint, CA, service range and node security groups: from a pulumi-eks Cluster, or given."""
+    eks_cluster = args.get("eks_cluster")
+    if eks_cluster is not None:
+        # Endpoint and CA as MultusCluster reads them from a cluster it creates (its kubeconfig).
+        parsed = eks_cluster.kubeconfig_json.apply(endpoint_and_ca)
+        service_cidr = args.get("service_cidr")
+        if service_cidr is None:
+            service_cidr = eks_cluster.eks_cluster.apply(lambda c: c.kubernetes_network_config.service_ipv4_cidr)
+        return {
+            "endpoint": parsed.apply(lambda p: p[0]),
+            "certificate_authority": parsed.apply(lambda p: p[1]),
+            "service_cidr": service_cidr,
+            "node_security_group_ids": [eks_cluster.node_security_group_id],
+            "after": [eks_cluster],
+        }
+    require("MultusNodeGroup", name, args, "endpoint", "certificate_authority", "service_cidr", "node_security_group_ids")
+    return {
+        "endpoint": args["endpoint"],
+        "certificate_authority": args["certificate_authority"],
+        "service_cidr": args["service_cidr"],
+        "node_security_group_ids": list(args["node_security_group_ids"]),
+        "after": [],
+    }

@@ -1,21 +1,22 @@
 """ReadinessGate: the taint remover that lets pods onto a multus node only once its networks are ready."""
 
-from __future__ import annotations
-
 import pulumi
 
+from .args import ReadinessGateArgs
+from .arguments import sections_model
 from .core.manifests import taint_remover_objects
-from .core.model import StackConfig
 from .kube import register, register_all
 
 _POLICY_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 
 
 class ReadinessGate(pulumi.ComponentResource):
-    """Admission policies first, then the remover's program, RBAC and DaemonSet (which wait for them)."""
+    """Admission policies first, then the remover's program, RBAC and DaemonSet (which wait for them), on
+    the cluster of the `kubernetes` provider given in the resource options."""
 
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: ReadinessGateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:ReadinessGate", name, None, opts)
+        cfg = sections_model("ReadinessGate", name, args, (), ())
         child = pulumi.ResourceOptions(parent=self)
         objects = taint_remover_objects(cfg)
         policies = [register(name, o, child) for o in objects if o["kind"] in _POLICY_KINDS]

@@ -1,12 +1,12 @@
 """MultusVpc: the VPC, its secondary CIDR, the multus subnets and their reservations."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
 
+from .args import MultusVpcArgs
+from .arguments import config_of
 from .core.addresses import reservation_blocks
 from .core.ipplan import plan_vpc_subnets
 from .core.model import MultusSubnet, StackConfig
@@ -26,15 +26,21 @@ class MultusVpc(pulumi.ComponentResource):
     """
 
     vpc_id: pulumi.Output[str]
+    """The VPC's id (created, or the existing one)."""
     private_subnet_ids: dict[str, pulumi.Output[str]]
+    """Availability zone -> private subnet (the nodes' primary ENIs)."""
     public_subnet_ids: dict[str, pulumi.Output[str]]
+    """Availability zone -> public subnet (load balancers); empty for an existing VPC without them."""
     multus_subnet_ids: dict[str, pulumi.Output[str]]
+    """Multus subnet name -> subnet id."""
     multus_security_group_id: pulumi.Output[str]
+    """Security group of the multus ENIs."""
     private_route_table_ids: dict[str, pulumi.Output[str]]
     """Route table of each private subnet eks-multus creates (empty for an existing VPC)."""
 
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: MultusVpcArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-multus:index:MultusVpc", name, None, opts)
+        cfg = config_of("MultusVpc", name, args, MultusVpcArgs)
         child = pulumi.ResourceOptions(parent=self)
 
         def tags(label: str, extra: dict[str, str] | None = None) -> dict[str, str]:

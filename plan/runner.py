@@ -6,11 +6,16 @@ import asyncio
 import contextlib
 import contextvars
 import gc
+import importlib
+import importlib.abc
+import importlib.util
 import json
 import logging
 import runpy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pulumi
@@ -33,8 +38,65 @@ class PlanResult:
     """What the program logged at warning level (`pulumi.log.warn`), in order."""
 
 
+DISTRIBUTION_IMPORT = "eks_multus"
+"""The installed package's import name (pyproject.toml); in a checkout it is `components/`."""
+
+
+class _CheckoutPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """`eks_multus[.x]` as this checkout's `components[.x]`, the same module objects.
+
+    Lets a program written against the installed distribution (examples/library, a
+    user's own) be planned from a checkout where it is not installed; installed, the
+    real distribution is found first and this finder is never asked.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != DISTRIBUTION_IMPORT and not fullname.startswith(f"{DISTRIBUTION_IMPORT}."):
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: Any) -> ModuleType:
+        return importlib.import_module("components" + spec.name[len(DISTRIBUTION_IMPORT) :])
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Already executed under its checkout name."""
+
+
+def use_checkout_package() -> None:
+    """Resolve `eks_multus` to this checkout unless a distribution of it is installed."""
+    if any(isinstance(f, _CheckoutPackage) for f in sys.meta_path):
+        return
+    if importlib.util.find_spec(DISTRIBUTION_IMPORT) is None:
+        sys.meta_path.append(_CheckoutPackage())
+
+
 class ProgramError(Exception):
     """The program stopped with a message meant for the user (e.g. bad config)."""
+
+
+def program_in(directory: Path) -> tuple[str, Path] | str:
+    """(project name, main file) of the Pulumi program in `directory`, or why it cannot be planned.
+
+    As the CLI reads a project: `name` and `runtime` from Pulumi.yaml, the program in
+    `main` (a file, or a folder with __main__.py), else the project folder's __main__.py
+    (pulumi docs, Pulumi.yaml reference: `main`).
+    """
+    import yaml
+
+    project_file = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
+    if project_file is None:
+        return "no Pulumi.yaml here"
+    project = yaml.safe_load(project_file.read_text()) or {}
+    runtime = project.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        return f"runtime `{runtime_name}`: the offline plan runs Python programs only (it executes them under Pulumi's Python mocks)"
+    main = directory / str(project.get("main") or ".")
+    if main.is_dir():
+        main = main / "__main__.py"
+    if not main.exists():
+        return f"no program at {main}"
+    return str(project.get("name") or directory.name), main
 
 
 def config_values(flat: dict[str, Any]) -> dict[str, str]:
@@ -51,6 +113,7 @@ def run_program(
 ) -> PlanResult:
     """Execute the program file against `flat_config` and return what it registered."""
     main = main or ROOT / "__main__.py"
+    use_checkout_package()
     region = str(flat_config.get("aws:region") or "us-east-1")
     mocks = mocks or PlanMocks(region, subnets=subnets_in_config(flat_config))
     monitor = PlanMonitor(mocks)
