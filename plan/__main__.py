@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from components.core.errors import ConfigError
-from components.core.loader import read_stack_file_with_notes
+from components.core.loader import load_config, read_stack_file_with_notes
+from components.core.prefixes import capacity_text
 
 from .render import tree, write_plan
 from .runner import ROOT, ProgramError, run_program
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         sys.stdout.write(f"Previewing stack {stack} (offline, mocks)\n\n")
         sys.stdout.write(tree(result))
+        sys.stdout.write("\n" + capacity_text(load_config(flat, stack)))
         sys.stdout.write(f"\nWrote {_shown(out)}: resources.json, outputs.json, manifests/, cni/\n")
     return 0
 
