@@ -9,19 +9,22 @@ import pulumi
 import pulumi_aws as aws
 
 from .core.cni import uses_eni_ip
-from .core.iam import CNI_POLICY, EC2_TRUST, NO_MANAGE_TAG, NODE_POLICIES, eni_ip_policy, managed_policy_arn
+from .core.iam import CNI_POLICY, EC2_TRUST, NODE_POLICIES, eni_ip_policy, managed_policy_arn, multus_eni_policy
 from .core.model import NodeGroup, StackConfig
 from .core.rollout import ami_parameter, autoscaler_tags, is_autoscaled, refresh_preferences
-from .core.userdata import ClusterInfo, render_user_data
+from .core.userdata import ClusterInfo, MultusNetworkIds, render_user_data
 
 
 class MultusNodeGroup(pulumi.ComponentResource):
-    """Launch template with the multus ENIs at device index 1..N, and an ASG in one AZ.
+    """Launch template with the primary interface only, and an ASG in one AZ.
 
-    Managed node groups refuse launch templates with more than one interface
-    or with subnets on interfaces, so this is a self-managed group. Every ENI
-    created at launch is tagged no_manage (the VPC CNI ignores the tag on the
-    primary ENI), so the VPC CNI never adopts or re-secures the multus ENIs.
+    An Auto Scaling group creates every launch-template interface in the
+    instance's subnet, ignoring the subnets the template names (EC2 user guide,
+    Elastic network interfaces; EC2 Auto Scaling guide, launch templates). So
+    the node's boot step creates each multus ENI in its multus subnet, tagged
+    no_manage at creation, and attaches it at its device index; the user data
+    carries the subnet and security group ids, and the node role may do exactly
+    that (core.iam.multus_eni_policy).
     """
 
     role_arn: pulumi.Output[str]
@@ -60,13 +63,36 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 policy=json.dumps(eni_ip_policy(cluster_name, cfg.region), sort_keys=True),
                 opts=child,
             )
+        multus_subnets = [multus_subnet_ids[name] for name in group.multus_interfaces]
+        grants: list[pulumi.Resource] = []
+        if group.multus_interfaces:
+            multus_grant = aws.iam.RolePolicy(
+                f"{name}-multus-enis",
+                role=role.name,
+                policy=pulumi.Output.all(multus_security_group_id, *multus_subnets).apply(
+                    lambda ids: json.dumps(
+                        multus_eni_policy(cluster_name, group.name, cfg.region, list(ids[1:]), ids[0], dict(cfg.tags)), sort_keys=True
+                    )
+                ),
+                opts=child,
+            )
+            grants.append(multus_grant)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=child)
         access = aws.eks.AccessEntry(f"{name}-access", cluster_name=cluster_name, principal_arn=role.arn, type="EC2_LINUX", opts=child)
 
         image_id = self._image_id(cfg, group, kubernetes_version)
-        user_data = pulumi.Output.all(endpoint, certificate_authority, service_cidr).apply(
-            lambda args: base64.b64encode(render_user_data(cfg, group, ClusterInfo(cluster_name, *args)).encode()).decode()
+        # The ids are Outputs: the user data is rendered once they are known.
+        user_data = pulumi.Output.all(endpoint, certificate_authority, service_cidr, multus_security_group_id, *multus_subnets).apply(
+            lambda args: base64.b64encode(
+                render_user_data(
+                    cfg,
+                    group,
+                    ClusterInfo(cluster_name, *args[:3]),
+                    MultusNetworkIds(args[3], dict(zip(group.multus_interfaces, args[4:], strict=True))),
+                ).encode()
+            ).decode()
         )
+        # The primary interface only: the multus ENIs are the boot step's (see the class docstring).
         interfaces = [
             {
                 "device_index": 0,
@@ -76,16 +102,6 @@ class MultusNodeGroup(pulumi.ComponentResource):
                 "delete_on_termination": "true",
             }
         ]
-        for index, subnet_name in enumerate(group.multus_interfaces, start=1):
-            interfaces.append(
-                {
-                    "device_index": index,
-                    "subnet_id": multus_subnet_ids[subnet_name],
-                    "security_groups": [multus_security_group_id],
-                    "delete_on_termination": "true",
-                    "description": f"eks-multus {subnet_name}",
-                }
-            )
         base_tags = {**cfg.tags, "Name": full_name, f"kubernetes.io/cluster/{cluster_name}": "owned"}
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
@@ -116,10 +132,11 @@ class MultusNodeGroup(pulumi.ComponentResource):
             tag_specifications=[
                 {"resource_type": "instance", "tags": base_tags},
                 {"resource_type": "volume", "tags": base_tags},
-                {"resource_type": "network-interface", "tags": {**base_tags, NO_MANAGE_TAG: "true"}},
+                {"resource_type": "network-interface", "tags": base_tags},
             ],
             tags=dict(cfg.tags) or None,
-            opts=child,
+            # A node's boot step needs its grant the moment it starts: no template (so no instance) before it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         asg = aws.autoscaling.Group(
             f"{name}-asg",

@@ -6,6 +6,8 @@ import base64
 import json
 from ipaddress import IPv4Address, IPv4Network
 
+import yaml
+
 from tests.components.plan_index import by_urn, of_type, one
 from tests.helpers import ns, planned, planned_with
 
@@ -77,55 +79,68 @@ def test_whereabouts_ranges_are_reserved_in_their_subnets():
         assert IPv4Network(r.inputs["cidrBlock"]).subnet_of(IPv4Network(urns[subnet_deps[0]].inputs["cidrBlock"]))
 
 
-def test_dev_launch_template_interfaces():
+def _boot_config(lt) -> dict:
+    """The boot step's config, as the launch template's user data carries it."""
+    text = base64.b64decode(lt.inputs["userData"]).decode()
+    cloud = yaml.safe_load(text.split("#cloud-config\n", 1)[1].split("\n--==", 1)[0])
+    (entry,) = [f for f in cloud["write_files"] if f["path"] == "/etc/eks-multus/interfaces.json"]
+    return json.loads(entry["content"])
+
+
+def test_dev_launch_template_declares_only_the_primary_interface():
     dev = planned("dev")
     lt = one(dev, LT, "eks-multus-multus-a-lt")
-    nics = lt.inputs["networkInterfaces"]
-    assert [n["deviceIndex"] for n in nics] == [0, 1]
+    (nic,) = lt.inputs["networkInterfaces"]
     private = one(dev, SUBNET, "eks-multus-vpc-private-ap-northeast-2a")
     multus = one(dev, SUBNET, "eks-multus-vpc-multus-100.64.0.0/19")
     sg = one(dev, "aws:ec2/securityGroup:SecurityGroup", "eks-multus-vpc-multus-eni")
     cluster = one(dev, "eks:index:Cluster", "eks-multus-cluster-eks")
-    assert private.urn in lt.dependencies and multus.urn in lt.dependencies and sg.urn in lt.dependencies
-    assert nics[0]["subnetId"] == private.id
-    assert nics[1]["subnetId"] == multus.id
-    assert nics[1]["securityGroups"] == [sg.id]
+    assert nic["deviceIndex"] == 0 and nic["subnetId"] == private.id and nic["deleteOnTermination"] == "true"
     assert cluster.urn in lt.dependencies  # device 0 carries the cluster's node security group
-    assert all(n["deleteOnTermination"] == "true" for n in nics)
+    # The multus subnet and security group reach the node through the user data (rendered once they exist).
+    assert multus.urn in lt.dependencies and sg.urn in lt.dependencies
+    conf = _boot_config(lt)
+    assert conf["interfaces"] == [{"deviceIndex": 1, "name": "multus-a", "subnet": "multus-a", "subnetId": multus.id}]
+    assert conf["securityGroupId"] == sg.id
 
 
 def test_launch_template_security_and_tags():
     lt = one(planned("dev"), LT, "eks-multus-multus-a-lt")
     assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
+    assert lt.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1  # pods cannot reach IMDS through the node
     ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
     assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3"
     specs = {s["resourceType"]: s["tags"] for s in lt.inputs["tagSpecifications"]}
-    assert specs["network-interface"][NO_MANAGE] == "true"
-    assert NO_MANAGE not in specs["instance"]
+    # The template's only interface is the primary, which the VPC CNI manages: no no_manage tag on it.
+    assert NO_MANAGE not in specs["network-interface"] and NO_MANAGE not in specs["instance"]
+    assert specs["instance"]["kubernetes.io/cluster/eks-multus-dev"] == "owned"
     assert lt.inputs["instanceType"] == "m5.large"
     assert lt.inputs["imageId"].startswith("ami-")
 
 
 def test_launch_template_user_data_is_the_rendered_bootstrap():
-    text = base64.b64decode(one(planned("dev"), LT, "eks-multus-multus-a-lt").inputs["userData"]).decode()
+    lt = one(planned("dev"), LT, "eks-multus-multus-a-lt")
+    text = base64.b64decode(lt.inputs["userData"]).decode()
     assert "kind: NodeConfig" in text and "name: eks-multus-dev" in text
     assert "maxPods: 20" in text
-    assert "1 multus-a" in text
+    assert "--register-with-taints=eks-multus.io/network-not-ready=true:NoSchedule" in text
     assert "mock.eks.amazonaws.com" in text  # the endpoint comes from the cluster's kubeconfig
+    assert len(text.encode()) <= 16384
 
 
-def test_prod_launch_templates_carry_two_multus_enis_in_their_zone():
+def test_prod_nodes_attach_their_zones_multus_subnets_in_order():
     prod = planned("prod")
-    urns = by_urn(prod)
+    subnets = {r.id: r for r in of_type(prod, SUBNET)}
     for group, zone, names in (
         ("multus-a", "ap-northeast-2a", ["multus-a", "direct-a"]),
         ("multus-c", "ap-northeast-2c", ["multus-c", "direct-c"]),
     ):
         lt = one(prod, LT, f"eks-multus-{group}-lt")
-        assert [n["deviceIndex"] for n in lt.inputs["networkInterfaces"]] == [0, 1, 2]
-        subnet_deps = [urns[d] for d in lt.dependencies if urns[d].type == SUBNET]
-        assert {s.inputs["availabilityZone"] for s in subnet_deps} == {zone}
-        assert sorted(s.inputs["tags"].get("eks-multus.io/multus-subnet", "primary") for s in subnet_deps) == sorted([*names, "primary"])
+        assert [n["deviceIndex"] for n in lt.inputs["networkInterfaces"]] == [0]
+        interfaces = _boot_config(lt)["interfaces"]
+        assert [i["deviceIndex"] for i in interfaces] == [1, 2]
+        assert [subnets[i["subnetId"]].inputs["tags"]["eks-multus.io/multus-subnet"] for i in interfaces] == names
+        assert {subnets[i["subnetId"]].inputs["availabilityZone"] for i in interfaces} == {zone}
 
 
 def test_asg_per_zone_with_refresh_and_ownership_tag():
@@ -173,7 +188,7 @@ def test_vpc_cni_gets_its_own_role_through_pod_identity_before_nodes_join():
     assert association.parent.endswith("eks-multus:index:MultusCluster::eks-multus-cluster")
 
 
-def test_eni_ip_grant_is_scoped_to_the_tags_the_launch_template_puts_on_multus_enis():
+def test_eni_ip_grant_is_scoped_to_the_tags_the_boot_step_puts_on_multus_enis():
     prod = planned("prod")
     for group in ("multus-a", "multus-c"):
         policy = one(prod, "aws:iam/rolePolicy:RolePolicy", f"eks-multus-{group}-eni-ip")
@@ -183,9 +198,8 @@ def test_eni_ip_grant_is_scoped_to_the_tags_the_launch_template_puts_on_multus_e
         write = next(s for s in doc["Statement"] if "ec2:AssignPrivateIpAddresses" in s["Action"])
         assert sorted(write["Action"]) == ["ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
         assert write["Resource"] == "arn:aws:ec2:ap-northeast-2:*:network-interface/*"
-        # Every condition must be satisfied by the tags the launch template puts on its ENIs.
-        lt = one(prod, LT, f"eks-multus-{group}-lt")
-        eni_tags = {s["resourceType"]: s["tags"] for s in lt.inputs["tagSpecifications"]}["network-interface"]
+        # Every condition must be satisfied by the tags the boot step creates its ENIs with.
+        eni_tags = _boot_config(one(prod, LT, f"eks-multus-{group}-lt"))["tags"]
         conditions = write["Condition"]["StringEquals"]
         assert conditions == {
             f"ec2:ResourceTag/{NO_MANAGE}": "true",
@@ -196,12 +210,32 @@ def test_eni_ip_grant_is_scoped_to_the_tags_the_launch_template_puts_on_multus_e
         assert [s["Action"] for s in others] == ["ec2:DescribeNetworkInterfaces"]
 
 
+def test_multus_eni_grant_names_the_groups_own_subnets_and_security_group():
+    prod = planned("prod")
+    sg = one(prod, "aws:ec2/securityGroup:SecurityGroup", "eks-multus-vpc-multus-eni")
+    for group in ("multus-a", "multus-c"):
+        policy = one(prod, "aws:iam/rolePolicy:RolePolicy", f"eks-multus-{group}-multus-enis")
+        role = one(prod, "aws:iam/role:Role", f"eks-multus-{group}-role")
+        assert role.urn in policy.dependencies and sg.urn in policy.dependencies
+        doc = json.loads(policy.inputs["policy"])
+        where = next(s for s in doc["Statement"] if s["Sid"] == "CreateInMultusSubnetsWithMultusGroup")
+        subnet_ids = [i["subnetId"] for i in _boot_config(one(prod, LT, f"eks-multus-{group}-lt"))["interfaces"]]
+        assert sorted(where["Resource"]) == sorted(
+            [*(f"arn:aws:ec2:ap-northeast-2:*:subnet/{s}" for s in subnet_ids), f"arn:aws:ec2:ap-northeast-2:*:security-group/{sg.id}"]
+        )
+        tags = next(s for s in doc["Statement"] if s["Sid"] == "CreateTaggedMultusEnis")["Condition"]["StringEquals"]
+        assert tags["aws:RequestTag/eks-multus.io/node-group"] == group
+        # No instance before its grant: the launch template waits for the policy.
+        assert policy.urn in one(prod, LT, f"eks-multus-{group}-lt").dependencies
+
+
 def test_no_eni_ip_grant_when_every_network_opts_out():
     def mutate(flat):
         ns(flat, "networks")[0]["eniIpAssignment"] = False
 
-    assert not of_type(planned_with("dev", mutate), "aws:iam/rolePolicy:RolePolicy")
-    assert of_type(planned("dev"), "aws:iam/rolePolicy:RolePolicy")
+    names = {r.name for r in of_type(planned_with("dev", mutate), "aws:iam/rolePolicy:RolePolicy")}
+    assert names == {"eks-multus-multus-a-multus-enis"}  # the boot step still creates and attaches the ENIs
+    assert {r.name for r in of_type(planned("dev"), "aws:iam/rolePolicy:RolePolicy")} == names | {"eks-multus-multus-a-eni-ip"}
 
 
 def test_cluster_control_plane_settings():

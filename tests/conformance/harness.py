@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import gzip
 import json
 import os
 import shutil
@@ -11,13 +13,18 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from components.core.model import IpvlanNetwork
 from components.core.topology import attachments, kernel_name_al2023, providers, whole_eni_candidates
+from components.core.userdata import CONF_PATH, SCRIPT_PATH, ClusterInfo, MultusNetworkIds, render_user_data
 from plan.render import cni_configs, kubernetes_objects
 from tests.helpers import ROOT, load, planned
 
 OUT = ROOT / "build" / "conformance"
-SCRIPT = ROOT / "components" / "core" / "assets" / "eks-multus-interfaces.sh"
+PROGRAM = OUT / "eks-multus-interfaces"
+"""The boot program exactly as a node's user data installs it (written by jobs_for)."""
+SG_PLACEHOLDER = "@multus-security-group"
 UML = "/usr/bin/linux.uml"
 UML_MODULES = Path("/usr/lib/uml/modules")
 SCENARIO_NETWORK = ("dev", "ipvlan-conf-1")
@@ -32,7 +39,6 @@ def missing_tools() -> list[str]:
         "host-local plugin": "/usr/lib/cni/host-local",
         "ip": shutil.which("ip"),
         "ping": shutil.which("ping"),
-        "curl": shutil.which("curl"),
     }
     gone = [name for name, path in needed.items() if not path or not os.path.exists(path)]
     if os.geteuid() != 0:
@@ -40,15 +46,33 @@ def missing_tools() -> list[str]:
     return gone
 
 
+def _cloud_files(cfg, group) -> dict[str, str]:
+    """The node's files from its rendered user data; subnet and SG ids are placeholders the VM fills in."""
+    ids = MultusNetworkIds(SG_PLACEHOLDER, {s.name: f"@subnet/{s.name}" for s in cfg.multus_subnets})
+    text = render_user_data(cfg, group, ClusterInfo(cfg.cluster_name, "https://example.invalid", "Q0E=", "172.20.0.0/16"), ids)
+    body = text.split("#cloud-config\n", 1)[1].split("\n--==", 1)[0]
+    out = {}
+    for entry in yaml.safe_load(body)["write_files"]:
+        data = entry["content"].encode()
+        out[entry["path"]] = gzip.decompress(base64.b64decode(data)).decode() if entry.get("encoding") == "gz+b64" else entry["content"]
+    return out
+
+
 def jobs_for(stack: str) -> list[dict]:
-    """One job per NAD of the stack's plan, with the node interfaces its node group has."""
+    """One job per NAD of the stack's plan, with the node interfaces its node group has, and its boot step's input."""
     cfg = load(stack)
     confs = cni_configs(kubernetes_objects(planned(stack)))
     jobs = []
     for net in cfg.networks:
         conf = copy.deepcopy(confs[f"{net.namespace}_{net.name}.json"])
         first = conf["plugins"][0] if "plugins" in conf else conf
-        job: dict = {"stack": stack, "network": f"{net.namespace}/{net.name}", "conf": conf, "cluster": cfg.cluster_name}
+        job: dict = {
+            "stack": stack,
+            "network": f"{net.namespace}/{net.name}",
+            "conf": conf,
+            "cluster": cfg.cluster_name,
+            "region": cfg.region,
+        }
         if isinstance(net, IpvlanNetwork):
             slot = providers(cfg, net.master)[0]
         else:
@@ -65,10 +89,17 @@ def jobs_for(stack: str) -> list[dict]:
                 "altname": a.subnet.ifname,
                 "deviceIndex": a.device_index,
                 "cidr": str(a.subnet.cidr),
+                "subnet": a.subnet.name,
+                "zone": a.subnet.availability_zone,
             }
             for a in attachments(cfg)
             if a.node_group == group
         ]
+        files = _cloud_files(cfg, group)
+        job["bootConf"] = files[CONF_PATH]
+        job["secondaryCidr"] = str(cfg.vpc.secondary_cidr)
+        OUT.mkdir(parents=True, exist_ok=True)
+        PROGRAM.write_text(files[SCRIPT_PATH])
         # The seed network also runs the ENI-IP plugin's move, refusal, throttling and IMDS-down cases.
         job["scenarios"] = (stack, net.name) == SCENARIO_NETWORK
         ipam = first.get("ipam") or {}
@@ -86,7 +117,7 @@ def jobs_for(stack: str) -> list[dict]:
     return jobs
 
 
-def run_in_uml(jobs: list[dict], timeout: int = 400) -> dict:
+def run_in_uml(jobs: list[dict], timeout: int = 900) -> dict:
     """Boot UML once, run every job in it, return the report."""
     OUT.mkdir(parents=True, exist_ok=True)
     job_path, report_path, log_path = OUT / "jobs.json", OUT / "report.json", OUT / "vm.log"
@@ -106,7 +137,7 @@ def run_in_uml(jobs: list[dict], timeout: int = 400) -> dict:
                 *[f"insmod {modules}/kernel/{m}.ko 2>/dev/null" for m in MODULES],
                 "ip link set lo up",
                 f"cd {ROOT}",
-                f"{sys.executable} {ROOT}/tests/conformance/vm_runner.py {job_path} {report_path} {SCRIPT} > {log_path} 2>&1",
+                f"{sys.executable} {ROOT}/tests/conformance/vm_runner.py {job_path} {report_path} {PROGRAM} > {log_path} 2>&1",
                 f"{sys.executable} -c 'import ctypes; ctypes.CDLL(None).reboot(0x4321fedc)'",
                 "",
             ]

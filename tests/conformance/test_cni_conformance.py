@@ -101,3 +101,39 @@ def test_throttling_is_retried_with_a_bounded_number_of_attempts(report):
     scenarios = report[("dev", "default/ipvlan-conf-1")]["eniIp"]["scenarios"]
     assert scenarios["throttledThenOk"] == {"ok": True, "assignAttempts": 3, "assigned": True}
     assert scenarios["throttleExhausted"]["assignAttempts"] == 2  # maxAttempts: 2
+
+
+def test_the_boot_step_creates_each_eni_in_its_subnet_as_ec2_records_it(report):
+    """Every node's ENIs, from the stand-in: its multus subnet, the multus SG, tags, device index 1..N, DOT, card 0."""
+    for key, e in report.items():
+        boot = e["boot"]
+        assert boot["rc"] == 0 and boot["status"]["ready"] is True, (key, boot["log"])
+        assert sorted(boot["ec2"]) == [str(i) for i in range(1, len(boot["resolved"]) + 1)], key
+        for index, eni in boot["ec2"].items():
+            assert eni["inItsSubnet"] and eni["securityGroups"], (key, index)
+            assert eni["noManage"] and eni["clusterOwned"] and eni["nodeGroupTag"], (key, index)
+            assert eni["deleteOnTermination"] and eni["networkCard"] == 0, (key, index)
+        assert [i["eni"] for i in boot["status"]["interfaces"]] == [boot["ec2"][str(i)]["eni"] for i in range(1, len(boot["ec2"]) + 1)]
+
+
+def test_networkd_is_kept_off_every_multus_eni_and_nodeadm_is_told(report):
+    for key, e in report.items():
+        for name, text in e["boot"]["networkd"].items():
+            assert text and "[Match]\nPermanentMACAddress=" in text and "Unmanaged=yes" in text, (key, name)
+            assert "DHCP" not in text and "Gateway" not in text and "Route" not in text, (key, name)
+        assert set(e["boot"]["nodeadmCache"].values()) == {"cni"}, key
+
+
+def test_a_reboot_reuses_the_attached_enis_and_creates_nothing(report):
+    for key, e in report.items():
+        second = e["boot"]["second"]
+        assert second["rc"] == 0 and second["status"]["ready"] is True, key
+        assert second["calls"] and all(c.startswith("Describe") for c in second["calls"]), (key, second["calls"])
+
+
+def test_a_refused_create_leaves_nothing_in_ec2_and_says_why(report):
+    refused = report[("dev", "default/ipvlan-conf-1")]["boot"]["refusedCreate"]
+    assert refused["rc"] == 1 and refused["creates"] == 1
+    assert refused["status"]["ready"] is False and "UnauthorizedOperation" in refused["status"]["reason"]
+    assert refused["leftInEc2"] == [] and refused["attached"] == []
+    assert refused["console"], "the reason goes to stdout, which the unit sends to the console"

@@ -1,12 +1,15 @@
 """Runs inside the User-Mode Linux VM: every planned CNI config through the real plugins.
 
-Reads a job file (networks to run, the node's multus interfaces), builds a
-"node" namespace with those interfaces named by the real boot script against a
-local IMDS stand-in, two "pod" namespaces, and runs ADD / CHECK / DEL per the
-CNI spec, conflists in libcni's order. Where a network chains
-eks-multus-eni-ip, a local EC2 stand-in (moto, tests/conformance/ec2_standin.py)
-runs in the VM's root namespace and each node reaches it over a veth pair; the
-EC2 side is read with boto3. Writes a JSON report.
+Reads a job file (networks to run, the node group's multus interfaces and its
+boot step's input) and, per job, builds a "node" namespace wired to the EC2
+stand-in (moto plus EC2's documented rules, tests/conformance/ec2_standin.py,
+in the VM's root namespace, reached over a veth pair). The real boot program,
+exactly as the user data installs it, creates and attaches the node's multus
+ENIs in the stand-in; the harness makes each attached ENI appear in the node
+namespace as a link with the ENI's MAC under the AL2023 kernel name, and the
+node's IMDSv2 serves what EC2 has attached (node_standin.py). Then two "pod"
+namespaces run ADD / CHECK / DEL per the CNI spec, conflists in libcni's
+order, on those links. The EC2 side is read with boto3. Writes a JSON report.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ import os
 import subprocess
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, ROOT_DIR)
+
+from tests.conformance.node_standin import Hotplug, attached, imds_server, metadata  # noqa: E402
 
 CNI_PATH = "/usr/lib/cni"
 CHECK_VERSIONS = ("0.4.0", "1.0.0", "1.1.0")
@@ -25,83 +32,75 @@ EC2_PORT = 5000
 EC2_CONTROL = "/run/ec2-standin"
 REGION = "ap-northeast-2"
 AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
-ASSETS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "components", "core", "assets"))
+ASSETS = os.path.join(ROOT_DIR, "components", "core", "assets")
 """Where the project's plugins (eks-multus-eni-ip) are: CNI_PATH searches it after Debian's."""
+NO_MANAGE = "node.k8s.amazonaws.com/no_manage"
+
+
+def progress(message: str) -> None:
+    """To the VM log (build/conformance/vm.log), as it happens."""
+    print(f"[{time.monotonic():8.1f}] {message}", file=sys.stderr, flush=True)
 
 
 def sh(*args: str, check: bool = True, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run(list(args), capture_output=True, text=True, input=input, env=env, timeout=60)
+    done = subprocess.run(list(args), capture_output=True, text=True, input=input, env=env, timeout=120)
     if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)}: {done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
     return done
 
 
-def imds_server(port: int, macs: dict[str, dict[str, str]]) -> ThreadingHTTPServer:
-    """Enough of IMDSv2 for the boot step and the plugin: token, MACs and their items, region."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _send(self, code: int, body: str) -> None:
-            data = body.encode()
-            self.send_response(code)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_PUT(self):
-            if self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
-                self._send(200, "test-token")
-            else:
-                self._send(400, "")
-
-        def do_GET(self):
-            if self.headers.get("X-aws-ec2-metadata-token") != "test-token":
-                self._send(401, "")
-                return
-            if self.path == "/latest/meta-data/placement/region":
-                self._send(200, REGION)
-                return
-            base = "/latest/meta-data/network/interfaces/macs/"
-            if self.path == base:
-                self._send(200, "\n".join(f"{m}/" for m in macs))
-                return
-            if self.path.startswith(base):
-                mac, _, item = self.path[len(base) :].partition("/")
-                if item in macs.get(mac, {}):
-                    self._send(200, macs[mac][item])
-                    return
-            self._send(404, "")
-
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+def world_for(job: dict, index: int) -> dict:
+    """One VPC per job: the secondary CIDR, a node subnet, the group's multus subnets, and its nodes' instances."""
+    zone = job["interfaces"][0]["zone"]
+    tags = {f"kubernetes.io/cluster/{job['cluster']}": "owned"}
+    return {
+        "region": job["region"],
+        "vpcCidr": "10.0.0.0/16",
+        "secondaryCidr": job["secondaryCidr"],
+        "zone": zone,
+        "subnets": {"node": "10.0.0.0/24", **{i["subnet"]: i["cidr"] for i in job["interfaces"]}},
+        "zones": {i["subnet"]: i["zone"] for i in job["interfaces"]},
+        "instances": {f"node{index}{suffix}": {"subnet": "node", "tags": tags} for suffix in ("", "b", "c")},
+    }
 
 
 class Ec2:
     """The EC2 stand-in in the VM's root namespace, and a boto3 view of it."""
 
-    def __init__(self, groups: list[dict]) -> None:
+    def __init__(self, worlds: dict[str, dict]) -> None:
         os.makedirs(EC2_CONTROL, exist_ok=True)
-        setup, out = os.path.join(EC2_CONTROL, "setup.json"), os.path.join(EC2_CONTROL, "enis.json")
+        setup, out = os.path.join(EC2_CONTROL, "setup.json"), os.path.join(EC2_CONTROL, "out.json")
         with open(setup, "w") as fh:
-            json.dump({"groups": groups}, fh)
+            json.dump({"groups": [], "boots": worlds}, fh)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.conformance.ec2_standin", str(EC2_PORT), EC2_CONTROL, setup, out],
+            cwd=ROOT_DIR,
             stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(EC2_CONTROL, "standin.log"), "w"),
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while not os.path.exists(out) or not os.path.getsize(out):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the EC2 stand-in did not start: " + open(os.path.join(EC2_CONTROL, "standin.log")).read())
             time.sleep(0.2)
         with open(out) as fh:
-            self.enis: dict[str, str] = json.load(fh)
+            self.worlds: dict[str, dict] = json.load(fh)["boots"]
+        self.clients: dict = {}
+        self.use(REGION)
+
+    def use(self, region: str) -> None:
+        """The Region the next job's calls go to (moto, like EC2, keeps each Region apart)."""
         import boto3  # the VM runs the project's interpreter, which has the test dependencies
 
-        self.client = boto3.client(
-            "ec2", region_name=REGION, endpoint_url=f"http://127.0.0.1:{EC2_PORT}", aws_access_key_id="test", aws_secret_access_key="test"
-        )
+        if region not in self.clients:
+            self.clients[region] = boto3.client(
+                "ec2",
+                region_name=region,
+                endpoint_url=f"http://127.0.0.1:{EC2_PORT}",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+        self.region, self.client = region, self.clients[region]
 
     def addresses(self, eni: str) -> set[str]:
         found = self.client.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["PrivateIpAddresses"]
@@ -116,12 +115,18 @@ class Ec2:
             with open(path, "w") as fh:
                 fh.write(value)
 
-    def calls(self, action: str) -> int:
+    def log(self) -> list[str]:
+        """EC2 calls made by the node's programs (AWS CLI), not by this harness (boto3)."""
         path = os.path.join(EC2_CONTROL, "calls.log")
         if not os.path.exists(path):
-            return 0
+            return []
         with open(path) as fh:
-            return sum(1 for line in fh if line.startswith(action + " "))
+            lines = [line.rstrip("\n") for line in fh]
+        # Boot-rule lines end in the caller; the ENI-IP rules' lines (Assign/Unassign) carry none.
+        return [line.removesuffix(" cli") for line in lines if not line.endswith(" sdk")]
+
+    def calls(self, action: str) -> int:
+        return sum(1 for line in self.log() if line.startswith(action + " "))
 
     def close(self) -> None:
         self.proc.terminate()
@@ -129,63 +134,146 @@ class Ec2:
 
 
 class Node:
-    """A node namespace: dummy ENIs with MACs, its own IMDS on its loopback, a veth to the EC2 stand-in."""
+    """A node namespace on an instance of the stand-in: links appear as EC2 attaches ENIs; IMDS on its loopback."""
 
     count = 0
 
-    def __init__(self, name: str, interfaces: list[dict], enis: dict[int, str] | None = None) -> None:
+    def __init__(self, name: str, job: dict, ec2: Ec2, world: dict, **env: str) -> None:
         Node.count += 1
-        self.name, self.interfaces, self.enis = name, interfaces, enis or {}
+        self.extra_env = env
+        self.name, self.job, self.ec2, self.world = name, job, ec2, world
+        self.interfaces = job["interfaces"]
+        self.instance_id = world["instances"][name]
         self.port = 18000 + Node.count
         self.link = Node.count
+        self.root = f"/run/node-root/{name}"
         self.imds: subprocess.Popen | None = None
-        self.macs = {f"02:00:00:00:{self.link % 256:02x}:{i + 1:02x}": iface for i, iface in enumerate(interfaces)}
+        self.hotplug: Hotplug | None = None
+        self.enis: dict[int, str] = {}
+        self.kernel = {i["deviceIndex"]: i["kernel"] for i in self.interfaces}
 
-    def start(self, script: str) -> dict:
-        """Create the ENIs under kernel names, start IMDS, then let the real boot step name them."""
+    def appear(self, index: int, mac: str) -> None:
+        """What the kernel does on attach: a link with the ENI's MAC (AL2023 names device index i ens(5+i))."""
+        name = self.kernel.get(index, f"ens{5 + index}")
+        sh("ip", "-n", self.name, "link", "add", name, "type", "dummy")
+        sh("ip", "-n", self.name, "link", "set", "dev", name, "address", mac)
+
+    def start(self, program: str) -> dict:
         sh("ip", "netns", "add", self.name)
         sh("ip", "-n", self.name, "link", "set", "lo", "up")
-        for mac, iface in self.macs.items():
-            sh("ip", "-n", self.name, "link", "add", iface["kernel"], "type", "dummy")
-            sh("ip", "-n", self.name, "link", "set", iface["kernel"], "address", mac)
-        if self.enis:
-            root, peer = f"ec2v{self.link}", "ec2"
-            sh("ip", "link", "add", root, "type", "veth", "peer", "name", peer, "netns", self.name)
-            sh("ip", "addr", "add", f"10.250.{self.link}.1/30", "dev", root)
-            sh("ip", "link", "set", root, "up")
-            sh("ip", "-n", self.name, "addr", "add", f"10.250.{self.link}.2/30", "dev", peer)
-            sh("ip", "-n", self.name, "link", "set", peer, "up")
+        (primary,) = [e for e in attached(self.ec2.client, self.instance_id) if e["Attachment"]["DeviceIndex"] == 0]
+        sh("ip", "-n", self.name, "link", "add", "ens5", "type", "dummy")
+        sh("ip", "-n", self.name, "link", "set", "dev", "ens5", "address", primary["MacAddress"].lower())
+        root, peer = f"ec2v{self.link}", "ec2"
+        sh("ip", "link", "add", root, "type", "veth", "peer", "name", peer, "netns", self.name)
+        sh("ip", "addr", "add", f"10.250.{self.link}.1/30", "dev", root)
+        sh("ip", "link", "set", root, "up")
+        sh("ip", "-n", self.name, "addr", "add", f"10.250.{self.link}.2/30", "dev", peer)
+        sh("ip", "-n", self.name, "link", "set", peer, "up")
         self.start_imds()
-        conf = f"/run/eks-multus-{self.name}.conf"
-        with open(conf, "w") as fh:
-            fh.write("".join(f"{i['deviceIndex']} {i['altname']}\n" for i in self.interfaces))
-        env = dict(
-            os.environ,
-            EKS_MULTUS_INTERFACES_CONF=conf,
-            EKS_MULTUS_IMDS_ENDPOINT=f"http://127.0.0.1:{self.port}",
-            EKS_MULTUS_WAIT_SECONDS="20",
-        )
-        done = sh("ip", "netns", "exec", self.name, "bash", script, check=False, env=env)
-        boot: dict = {"rc": done.returncode, "log": done.stderr}
+        self.hotplug = Hotplug(self.ec2.client, self.instance_id, self.appear, interval=0.5)
+        self.hotplug.start()
+        conf = self.job["bootConf"].replace("@multus-security-group", self.world["securityGroup"])
+        for name, subnet_id in self.world["subnets"].items():
+            conf = conf.replace(f"@subnet/{name}", subnet_id)
+        self.conf = f"/run/eks-multus-{self.name}.json"
+        with open(self.conf, "w") as fh:
+            fh.write(conf)
+        before = len(self.ec2.log())
+        progress(f"{self.name}: boot step")
+        boot = self.boot(program)
+        boot["calls"] = self.ec2.log()[before:]
+        progress(f"{self.name}: boot step rc {boot['rc']} in {boot['seconds']} s, {len(boot['calls'])} EC2 calls")
+        self.hotplug.stop()  # every attach has happened; the poller only costs CPU from here on
+        self.enis = {e["Attachment"]["DeviceIndex"]: e["NetworkInterfaceId"] for e in attached(self.ec2.client, self.instance_id)}
         resolved = {}
         for iface in self.interfaces:
             link = sh("ip", "-n", self.name, "-o", "link", "show", "dev", iface["altname"], check=False)
             resolved[iface["altname"]] = link.stdout.split(": ")[1].split("@")[0] if link.returncode == 0 else None
         boot["resolved"] = resolved
         boot["up"] = all(
-            "UP" in sh("ip", "-n", self.name, "-o", "link", "show", "dev", i["kernel"]).stdout.split("<")[1].split(">")[0]
+            "UP" in sh("ip", "-n", self.name, "-o", "link", "show", "dev", i["kernel"], check=False).stdout.split("<")[-1].split(">")[0]
             for i in self.interfaces
         )
+        boot["ec2"] = self.ec2_view()
+        boot["networkd"] = {
+            i["altname"]: _read(f"{self.root}/etc/systemd/network/10-eks-multus-{i['altname']}.network") for i in self.interfaces
+        }
+        boot["nodeadmCache"] = {
+            i["kernel"]: _read(f"{self.root}/etc/eks/nodeadm/udev-net-manager/{self.instance_id}/{i['kernel']}") for i in self.interfaces
+        }
         return boot
 
+    def boot(self, program: str, **env: str) -> dict:
+        if self.hotplug and self.hotplug.stopped.is_set():  # a later boot: links may appear again (a refused node)
+            self.hotplug = Hotplug(self.ec2.client, self.instance_id, self.appear, interval=0.5)
+            self.hotplug.seen = {e for e in self.enis.values()}
+            self.hotplug.start()
+        started = time.monotonic()
+        done = sh(
+            "ip",
+            "netns",
+            "exec",
+            self.name,
+            sys.executable,
+            program,
+            check=False,
+            env={**self.env(), **self.boot_env(), **self.extra_env, **env},
+        )
+        status = _read(f"{self.root}/run/eks-multus/network.json")
+        return {
+            "rc": done.returncode,
+            "log": done.stdout + done.stderr,
+            "seconds": round(time.monotonic() - started, 2),
+            "status": json.loads(status) if status else None,
+        }
+
+    def boot_env(self) -> dict[str, str]:
+        return {
+            "EKS_MULTUS_CONFIG": self.conf,
+            "EKS_MULTUS_ROOT": self.root,  # files under the VM's /run, never the host's /etc (hostfs root)
+            "EKS_MULTUS_SYSFS_NET": "/sys/class/net",  # `ip netns exec` mounts the namespace's sysfs
+            "EKS_MULTUS_BACKOFF_SECONDS": "0.2",
+            "EKS_MULTUS_LINK_WAIT_SECONDS": "30",
+        }
+
+    def ec2_view(self) -> dict:
+        """What EC2 holds for the node's multus ENIs: subnet, SG, tags, device index, delete-on-termination."""
+        subnet_ids = {i["deviceIndex"]: self.world["subnets"][i["subnet"]] for i in self.interfaces}
+        out = {}
+        for eni in attached(self.ec2.client, self.instance_id):
+            index = eni["Attachment"]["DeviceIndex"]
+            if index == 0:
+                continue
+            tags = {t["Key"]: t["Value"] for t in eni.get("TagSet", [])}
+            out[str(index)] = {
+                "eni": eni["NetworkInterfaceId"],
+                "inItsSubnet": eni["SubnetId"] == subnet_ids.get(index),
+                "securityGroups": [g["GroupId"] for g in eni["Groups"]] == [self.world["securityGroup"]],
+                "noManage": tags.get(NO_MANAGE) == "true",
+                "clusterOwned": tags.get(f"kubernetes.io/cluster/{self.job['cluster']}") == "owned",
+                "nodeGroupTag": tags.get("eks-multus.io/node-group"),
+                "deleteOnTermination": eni["Attachment"]["DeleteOnTermination"] is True,
+                "networkCard": eni["Attachment"].get("NetworkCardIndex"),
+            }
+        return out
+
     def start_imds(self) -> None:
-        macs = {}
-        for mac, iface in self.macs.items():
-            macs[mac] = {"device-number": str(iface["deviceIndex"])}
-            if iface["deviceIndex"] in self.enis:
-                macs[mac]["interface-id"] = self.enis[iface["deviceIndex"]]
+        endpoint = f"http://10.250.{self.link}.1:{EC2_PORT}"
         self.imds = subprocess.Popen(
-            ["ip", "netns", "exec", self.name, sys.executable, os.path.abspath(__file__), "imds", str(self.port), json.dumps(macs)],
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.name,
+                sys.executable,
+                os.path.abspath(__file__),
+                "imds",
+                str(self.port),
+                endpoint,
+                self.instance_id,
+                self.world["region"],
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -199,7 +287,7 @@ class Node:
             self.imds = None
 
     def env(self) -> dict[str, str]:
-        """What the runtime passes to plugins on this node; the AWS settings reach only the ENI-IP plugin's CLI."""
+        """What the node's programs get; the AWS settings reach only the AWS CLI."""
         return {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/tmp",
@@ -212,9 +300,19 @@ class Node:
         }
 
     def close(self) -> None:
+        if self.hotplug:
+            self.hotplug.stop()
         self.stop_imds()
         sh("ip", "link", "del", f"ec2v{self.link}", check=False)
         sh("ip", "netns", "del", self.name, check=False)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except OSError:
+        return None
 
 
 def _exec(node: Node, command: str, conf: dict, container: str, netns: str, ifname: str, plugin_dirs: str) -> subprocess.CompletedProcess:
@@ -261,13 +359,14 @@ def cni(node: Node, command: str, conf: dict, container: str, netns: str, ifname
     return done, outputs
 
 
-def run_network(job: dict, index: int, script: str, ec2: Ec2 | None) -> dict:
+def run_network(job: dict, index: int, script: str, ec2: Ec2) -> dict:
     pods = (f"pod{index}a", f"pod{index}b")
     conf = job["conf"]
     plugins = conf.get("plugins", [conf])
     chained = [p["type"] for p in plugins]
-    enis = {i["deviceIndex"]: ec2.enis[f"node{index}/{i['deviceIndex']}"] for i in job["interfaces"]} if ec2 and ENI_IP in chained else None
-    node = Node(f"node{index}", job["interfaces"], enis)
+    world = ec2.worlds[f"job{index}"]
+    ec2.use(world["region"])
+    node = Node(f"node{index}", job, ec2, world)
     entry = {
         "stack": job["stack"],
         "network": job["network"],
@@ -280,6 +379,14 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2 | None) -> dict:
     nodes = [node]
     try:
         entry["boot"] = node.start(script)
+        # A reboot: the same program again finds its ENIs attached and creates nothing.
+        before = len(ec2.log())
+        again = node.boot(script)
+        again["calls"] = ec2.log()[before:]
+        entry["boot"]["second"] = again
+        if job.get("scenarios"):
+            entry["boot"]["refusedCreate"] = refused_create(job, index, ec2, world, script, nodes)
+        enis = node.enis if ENI_IP in chained else None
         for pod in pods:
             sh("ip", "netns", "add", pod)
         results = []
@@ -351,6 +458,26 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2 | None) -> dict:
     return entry
 
 
+def refused_create(job: dict, index: int, ec2: Ec2, world: dict, script: str, nodes: list[Node]) -> dict:
+    """EC2 refuses CreateNetworkInterface on a fresh node: nothing is left in EC2, the status says why."""
+    node = Node(f"node{index}c", job, ec2, world, EKS_MULTUS_ATTEMPTS="1")
+    nodes.append(node)
+    ec2.switch("deny-CreateNetworkInterface", "")
+    try:
+        boot = node.start(script)
+    finally:
+        ec2.switch("deny-CreateNetworkInterface", None)
+    mine = ec2.client.describe_network_interfaces(Filters=[{"Name": "tag:eks-multus.io/instance", "Values": [node.instance_id]}])
+    return {
+        "rc": boot["rc"],
+        "status": boot["status"],
+        "console": [line for line in boot["log"].splitlines() if "NOT READY" in line],
+        "leftInEc2": [e["NetworkInterfaceId"] for e in mine["NetworkInterfaces"]],
+        "attached": sorted(boot["ec2"]),
+        "creates": sum(1 for c in boot["calls"] if c.startswith("CreateNetworkInterface")),
+    }
+
+
 def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script: str, nodes: list[Node]) -> dict:
     """Move between nodes, EC2 refusing, throttling, IMDS down: what is left on the ENIs each time."""
     conf = job["conf"]
@@ -361,11 +488,10 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     # Move: the pod's address comes up on node B (host-local there has its own
     # store and, here, a range of just that address), as when a pod with a
     # fixed address is rescheduled before its old sandbox is torn down.
-    enis_b = {i["deviceIndex"]: ec2.enis[f"node{index}b/{i['deviceIndex']}"] for i in job["interfaces"]}
-    node_b = Node(f"node{index}b", job["interfaces"], enis_b)
+    node_b = Node(f"node{index}b", job, ec2, ec2.worlds[f"job{index}"])
     nodes.append(node_b)
     node_b.start(script)
-    eni_b = _master_eni(job, enis_b)
+    eni_b = _master_eni(job, node_b.enis)
     done_a, _ = cni(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
     conf_b = json.loads(json.dumps(conf))
     conf_b["plugins"][0]["ipam"].update(rangeStart=_first_ip(done_a), rangeEnd=_first_ip(done_a), dataDir=f"/var/lib/cni/node{index}b")
@@ -455,8 +581,38 @@ def _released(first: dict, name: str, results: list[dict]) -> bool:
     return not left
 
 
+def _boot_ok(boot: dict, job_interfaces: int) -> bool:
+    """Created, attached and recorded as EC2 documents it; networkd kept off; a reboot creates nothing."""
+    views = boot.get("ec2", {}).values()
+    ec2_ok = len(views) == job_interfaces and all(
+        v["inItsSubnet"]
+        and v["securityGroups"]
+        and v["noManage"]
+        and v["clusterOwned"]
+        and v["deleteOnTermination"]
+        and v["networkCard"] == 0
+        for v in views
+    )
+    networkd_ok = all(
+        text and "Unmanaged=yes" in text and "DHCP" not in text and "Gateway" not in text and "Route" not in text
+        for text in boot.get("networkd", {}).values()
+    )
+    second = boot.get("second", {})
+    second_ok = second.get("rc") == 0 and not [c for c in second.get("calls", []) if not c.startswith("Describe")]
+    status = boot.get("status") or {}
+    return (
+        ec2_ok
+        and networkd_ok
+        and second_ok
+        and status.get("ready") is True
+        and all(v == "cni" for v in boot.get("nodeadmCache", {}).values())
+    )
+
+
 def _ok(entry: dict) -> bool:
     boot = entry.get("boot", {})
+    if not _boot_ok(boot, len(boot.get("resolved", {}))):
+        return False
     # Debian's host-device 1.1.1 fails a repeated DEL once the device is back on the node: recorded, not required.
     keys = ["released"] + (["modeShown", "secondDel"] if entry["plugin"] == "ipvlan" else ["movedIn", "goneFromNode", "movedBack"])
     if len(entry.get("pods", [])) > 1:
@@ -470,44 +626,35 @@ def _ok(entry: dict) -> bool:
     return boot.get("rc") == 0 and boot.get("up") and all(boot.get("resolved", {}).values()) and all(entry.get(k) for k in keys) and eni_ok
 
 
-def ec2_groups(jobs: list[dict]) -> list[dict]:
-    """ENIs for every node of every chained job (and node B of the scenario job), tagged like the launch template's."""
-    groups = []
-    for index, job in enumerate(jobs):
-        plugins = job["conf"].get("plugins", [])
-        if ENI_IP not in [p["type"] for p in plugins]:
-            continue
-        tags = {"node.k8s.amazonaws.com/no_manage": "true", f"kubernetes.io/cluster/{job['cluster']}": "owned"}
-        nodes = [f"node{index}", f"node{index}b"] if job.get("scenarios") else [f"node{index}"]
-        slots = [
-            {"key": f"{n}/{i['deviceIndex']}", "cidr": i["cidr"], "tags": tags} for n in nodes for i in job["interfaces"] if i.get("cidr")
-        ]
-        groups.append({"slots": slots})
-    return groups
+def serve_imds(port: int, endpoint: str, instance_id: str, region: str) -> None:
+    import boto3
 
-
-def serve_imds(port: int, macs: dict) -> None:
-    server = imds_server(port, macs)
+    client = boto3.client("ec2", region_name=region, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+    server = imds_server(port, lambda: metadata(client, instance_id, region))
     print("ready", flush=True)
     server.serve_forever()
 
 
 def main() -> int:
     if sys.argv[1] == "imds":
-        serve_imds(int(sys.argv[2]), json.loads(sys.argv[3]))
+        serve_imds(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
         return 0
     job_path, report_path, script = sys.argv[1:4]
     with open(job_path) as fh:
         jobs = json.load(fh)
     started = time.monotonic()
-    groups = ec2_groups(jobs)
-    ec2 = Ec2(groups) if groups else None
+    progress(f"{len(jobs)} jobs; starting the EC2 stand-in")
+    ec2 = Ec2({f"job{i}": world_for(job, i) for i, job in enumerate(jobs)})
     ec2_seconds = round(time.monotonic() - started, 2)
+    progress(f"EC2 stand-in up in {ec2_seconds} s")
     try:
-        entries = [run_network(job, i, script, ec2) for i, job in enumerate(jobs)]
+        entries = []
+        for i, job in enumerate(jobs):
+            progress(f"job {i}: {job['stack']} {job['network']}")
+            entries.append(run_network(job, i, script, ec2))
+            progress(f"job {i}: ok={entries[-1]['ok']} in {entries[-1]['seconds']} s {entries[-1].get('error') or ''}")
     finally:
-        if ec2:
-            ec2.close()
+        ec2.close()
     with open(report_path, "w") as fh:
         json.dump(
             {"entries": entries, "seconds": round(time.monotonic() - started, 2), "ec2StartSeconds": ec2_seconds},

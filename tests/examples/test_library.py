@@ -25,7 +25,9 @@ def test_library_program_builds_the_platform_without_stack_config():
     for component in ("MultusVpc", "MultusCluster", "MultusNodeGroup", "Multus", "Whereabouts", "NetworkAttachments"):
         assert f"eks-multus:index:{component}" in types, component
     lt = one(result, "aws:ec2/launchTemplate:LaunchTemplate", "lib-cnf-lt")
-    assert [n["deviceIndex"] for n in lt.inputs["networkInterfaces"]] == [0, 1, 2]
+    assert [n["deviceIndex"] for n in lt.inputs["networkInterfaces"]] == [0]  # the node attaches its multus ENIs itself
+    grant = one(result, "aws:iam/rolePolicy:RolePolicy", "lib-cnf-multus-enis")
+    assert "arn:aws:ec2:eu-central-1:*:network-interface/*" in grant.inputs["policy"]
     nads = {n.inputs["metadata"]["name"]: n for n in of_type(result, "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition")}
     assert sorted(nads) == ["fronthaul", "oam"]
     conf = json.loads(nads["oam"].inputs["spec"]["config"])

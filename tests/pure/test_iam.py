@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from components.core.iam import EC2_TRUST, POD_IDENTITY_TRUST, eni_ip_policy, managed_policy_arn
+from components.core.iam import (
+    EC2_TRUST,
+    INSTANCE_TAG,
+    POD_IDENTITY_TRUST,
+    eni_ip_policy,
+    managed_policy_arn,
+    multus_eni_policy,
+    multus_eni_tags,
+)
 
 
 def test_managed_policies_and_eni_arns_follow_the_partition():
@@ -18,3 +26,19 @@ def test_trusts():
     assert pods["Principal"] == {"Service": "pods.eks.amazonaws.com"} and pods["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     (ec2,) = EC2_TRUST["Statement"]
     assert ec2["Principal"] == {"Service": "ec2.amazonaws.com"} and ec2["Action"] == "sts:AssumeRole"
+
+
+def test_multus_eni_grant_follows_the_partition_and_names_only_the_given_subnets():
+    doc = multus_eni_policy("c", "g", "cn-north-1", ["subnet-0b", "subnet-0a"], "sg-01")
+    where = next(s for s in doc["Statement"] if s["Sid"] == "CreateInMultusSubnetsWithMultusGroup")
+    assert where["Resource"] == [
+        "arn:aws-cn:ec2:cn-north-1:*:subnet/subnet-0a",
+        "arn:aws-cn:ec2:cn-north-1:*:subnet/subnet-0b",
+        "arn:aws-cn:ec2:cn-north-1:*:security-group/sg-01",
+    ]
+    assert all(not str(s["Resource"]).startswith("arn:aws:") for s in doc["Statement"])
+    # The tag keys a create may carry are exactly the boot step's (the stack's own tags included).
+    tagged = multus_eni_policy("c", "g", "cn-north-1", ["subnet-0a"], "sg-01", {"team": "ran"})
+    create = next(s for s in tagged["Statement"] if s["Sid"] == "CreateTaggedMultusEnis")
+    keys = create["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]
+    assert keys == sorted([*multus_eni_tags("c", "g", {"team": "ran"}), INSTANCE_TAG]) and "team" in keys

@@ -14,6 +14,7 @@ from components.core.advice import advise
 from components.core.scheduling import network_tolerations, untolerating_capacity
 from components.core.userdata import ClusterInfo, node_labels, render_user_data
 from tests.helpers import load, ns
+from tests.pure.test_userdata import ids_for
 
 CLUSTER = ClusterInfo("eks-multus-dev", "https://example.eks.amazonaws.com", "Q0E=", "172.20.0.0/16")
 SYSTEM = {
@@ -54,7 +55,7 @@ def test_system_nodes_get_no_boot_step_and_no_multus_label():
     assert "maxPods: 17" in text
     # multus nodes keep their boot step and label
     assert node_labels(cfg.node_groups[0])["eks-multus.io/multus"] == "true"
-    assert "text/cloud-config" in render_user_data(cfg, cfg.node_groups[0], CLUSTER)
+    assert "text/cloud-config" in render_user_data(cfg, cfg.node_groups[0], CLUSTER, ids_for(cfg))
 
 
 def test_warns_when_every_node_group_is_tainted():

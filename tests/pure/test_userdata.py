@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import os
 from pathlib import Path
 
@@ -11,21 +12,33 @@ import pytest
 import yaml
 
 from components.core.cni import ENI_IP_PLUGIN
+from components.core.readiness import NOT_READY_TAINT_KEY
 from components.core.userdata import (
+    BOOT_PROGRAM,
     USER_DATA_LIMIT,
     ClusterInfo,
-    asset,
-    compressed,
+    MultusNetworkIds,
     interfaces_conf,
     max_pods,
     node_config,
+    node_program,
     render_user_data,
 )
 from tests.helpers import load, ns
 
-PLUGIN_PLACEHOLDER = "<gzip+base64 of components/core/assets/eks-multus-eni-ip>"
+PLACEHOLDERS = {name: f"<gzip+base64 of components/core/assets/{name}, without docstrings>" for name in (ENI_IP_PLUGIN, BOOT_PROGRAM)}
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "userdata"
 CLUSTER = ClusterInfo("eks-multus-test", "https://EXAMPLE.gr7.ap-northeast-2.eks.amazonaws.com", "Q0EtREFUQQ==", "172.20.0.0/16")
+SG = "sg-0123456789abcdef0"
+
+
+def ids_for(cfg) -> MultusNetworkIds:
+    """Real-length ids (17 hex digits), one per multus subnet."""
+    return MultusNetworkIds(SG, {s.name: f"subnet-{i:017x}" for i, s in enumerate(cfg.multus_subnets, start=1)})
+
+
+def render(cfg, group, cluster=CLUSTER) -> str:
+    return render_user_data(cfg, group, cluster, ids_for(cfg))
 
 
 def _tainted(flat):
@@ -44,9 +57,11 @@ CASES = {
 def test_user_data_matches_golden(case):
     stack, mutate, index = CASES[case]
     cfg = load(stack, mutate)
-    # The plugin's compressed bytes stand as a placeholder: test_eni_ip_plugin_is_installed_byte_for_byte checks them,
-    # and the goldens stay readable and do not change with every edit of the plugin.
-    rendered = render_user_data(cfg, cfg.node_groups[index], CLUSTER).replace(compressed(asset(ENI_IP_PLUGIN)), PLUGIN_PLACEHOLDER)
+    # The programs' compressed bytes stand as placeholders: test_node_programs_are_installed_as_their_assets checks
+    # them, and the goldens stay readable and do not change with every edit of a program.
+    rendered = render(cfg, cfg.node_groups[index])
+    for name, placeholder in PLACEHOLDERS.items():
+        rendered = rendered.replace(node_program(name), placeholder)
     path = GOLDEN / f"{case}.txt"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(rendered)
@@ -65,7 +80,7 @@ def _parts(text: str) -> dict[str, str]:
 
 def test_node_config_joins_the_cluster_with_maxpods_without_multus_enis():
     cfg = load("dev")
-    parts = _parts(render_user_data(cfg, cfg.node_groups[0], CLUSTER))
+    parts = _parts(render(cfg, cfg.node_groups[0]))
     doc = yaml.safe_load(parts["application/node.eks.aws"])
     assert doc["kind"] == "NodeConfig"
     assert doc["spec"]["cluster"] == {
@@ -82,43 +97,86 @@ def test_node_config_joins_the_cluster_with_maxpods_without_multus_enis():
     )
 
 
-def test_boot_step_is_installed_with_the_device_map():
+def test_kubelet_registers_with_the_startup_taint_after_the_groups_own():
+    cfg = load("dev", _tainted)
+    flags = node_config(cfg, cfg.node_groups[0], CLUSTER)["spec"]["kubelet"]["flags"]
+    assert "--register-with-taints=multus=true:NoSchedule,eks-multus.io/network-not-ready=true:NoSchedule" in flags
+    plain = node_config(load("dev"), load("dev").node_groups[0], CLUSTER)["spec"]["kubelet"]["flags"]
+    assert f"--register-with-taints={NOT_READY_TAINT_KEY}=true:NoSchedule" in plain
+
+
+def test_boot_step_is_installed_with_the_subnet_and_security_group_ids():
     cfg = load("prod")
-    parts = _parts(render_user_data(cfg, cfg.node_groups[0], CLUSTER))
+    parts = _parts(render(cfg, cfg.node_groups[0]))
     cloud = yaml.safe_load(parts["text/cloud-config"])
     files = {f["path"]: f for f in cloud["write_files"]}
-    assert files["/etc/eks-multus/interfaces"]["content"].splitlines()[1:] == ["1 multus-a", "2 direct-a"]
-    assert files["/usr/local/sbin/eks-multus-interfaces"]["permissions"] == "0755"
-    assert "ip link property add dev" in files["/usr/local/sbin/eks-multus-interfaces"]["content"]
-    assert "Before=kubelet.service" in files["/etc/systemd/system/eks-multus-interfaces.service"]["content"]
+    conf = json.loads(files["/etc/eks-multus/interfaces.json"]["content"])
+    ids = ids_for(cfg)
+    assert conf["interfaces"] == [
+        {"deviceIndex": 1, "name": "multus-a", "subnet": "multus-a", "subnetId": ids.subnet_ids["multus-a"]},
+        {"deviceIndex": 2, "name": "direct-a", "subnet": "direct-a", "subnetId": ids.subnet_ids["direct-a"]},
+    ]
+    assert conf["securityGroupId"] == SG and conf["region"] == "ap-northeast-2" and conf["nodeGroup"] == "multus-a"
+    assert conf["tags"]["node.k8s.amazonaws.com/no_manage"] == "true"
+    assert conf["tags"]["kubernetes.io/cluster/eks-multus-test"] == "owned"
+    assert conf["tags"]["eks-multus.io/node-group"] == "multus-a"
+    program = files["/usr/local/sbin/eks-multus-interfaces"]
+    assert program["permissions"] == "0755" and program["encoding"] == "gz+b64"
+    unit = files["/etc/systemd/system/eks-multus-interfaces.service"]["content"]
+    assert "Before=kubelet.service nodeadm-run.service" in unit and "StandardOutput=journal+console" in unit
     assert ["systemctl", "enable", "--now", "eks-multus-interfaces.service"] in cloud["runcmd"]
+
+
+def test_no_ids_no_user_data_for_a_group_with_multus_interfaces():
+    cfg = load("dev")
+    with pytest.raises(ValueError, match="security group ids are required"):
+        render_user_data(cfg, cfg.node_groups[0], CLUSTER)
+    with pytest.raises(ValueError, match="no subnet id"):
+        render_user_data(cfg, cfg.node_groups[0], CLUSTER, MultusNetworkIds(SG, {}))
 
 
 def test_max_pods_counts_only_vpc_cni_enis():
     cfg = load("prod")
     # m5.xlarge: 4 ENIs x 15 IPv4, two multus ENIs: 2 * 14 + 2
     assert max_pods(cfg.node_groups[0]) == 30
-    assert interfaces_conf(cfg, cfg.node_groups[1]).splitlines()[1:] == ["1 multus-c", "2 direct-c"]
+    conf = json.loads(interfaces_conf(cfg, cfg.node_groups[1], "c", ids_for(cfg)))
+    assert [(i["deviceIndex"], i["name"]) for i in conf["interfaces"]] == [(1, "multus-c"), (2, "direct-c")]
 
 
 def test_rendering_is_deterministic():
     cfg = load("prod")
-    assert render_user_data(cfg, cfg.node_groups[0], CLUSTER) == render_user_data(cfg, cfg.node_groups[0], CLUSTER)
+    assert render(cfg, cfg.node_groups[0]) == render(cfg, cfg.node_groups[0])
     assert node_config(cfg, cfg.node_groups[0], CLUSTER) == node_config(load("prod"), load("prod").node_groups[0], CLUSTER)
 
 
-PLUGIN = Path(__file__).resolve().parents[2] / "components" / "core" / "assets" / "eks-multus-eni-ip"
+ASSETS = Path(__file__).resolve().parents[2] / "components" / "core" / "assets"
 
 
 def _cloud_files(cfg) -> dict[str, dict]:
-    cloud = yaml.safe_load(_parts(render_user_data(cfg, cfg.node_groups[0], CLUSTER))["text/cloud-config"])
+    cloud = yaml.safe_load(_parts(render(cfg, cfg.node_groups[0]))["text/cloud-config"])
     return {f["path"]: f for f in cloud["write_files"]}
 
 
-def test_eni_ip_plugin_is_installed_byte_for_byte_into_the_cni_bin_dir():
-    entry = _cloud_files(load("dev"))["/opt/cni/bin/eks-multus-eni-ip"]
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/opt/cni/bin/eks-multus-eni-ip", ENI_IP_PLUGIN), ("/usr/local/sbin/eks-multus-interfaces", BOOT_PROGRAM)],
+)
+def test_node_programs_are_installed_as_their_assets_without_documentation(path, name):
+    entry = _cloud_files(load("dev"))[path]
     assert entry["permissions"] == "0755" and entry["encoding"] == "gz+b64"
-    assert gzip.decompress(base64.b64decode(entry["content"])) == PLUGIN.read_bytes()
+    installed = gzip.decompress(base64.b64decode(entry["content"])).decode()
+    source = (ASSETS / name).read_text()
+    compile(installed, name, "exec")
+    assert installed.startswith("#!/usr/bin/python3\n") and len(installed) < len(source)
+    # Line by line, in order: every installed line is a line of the asset, that line cut before a trailing
+    # comment, or `pass` standing for a docstring. Nothing else is added or reordered.
+    lines = iter(source.splitlines())
+    for line in installed.splitlines():
+        if line.strip() == "pass":
+            continue
+        assert any(candidate == line or candidate.startswith(line + "  #") for candidate in lines), line
+    assert '"""' not in installed.split("\n", 2)[1]  # the module docstring is gone
+    assert not [x for x in installed.splitlines() if x.lstrip().startswith("#") and not x.startswith("#!")]
 
 
 def test_no_plugin_install_when_every_network_opts_out():
@@ -134,4 +192,16 @@ def test_user_data_fits_the_ec2_limit_with_a_real_sized_certificate(stack):
     # An EKS cluster CA is about 1.5 KB of base64; leave room for twice that.
     cluster = ClusterInfo(CLUSTER.name, CLUSTER.endpoint, "Q" * 3000, CLUSTER.service_cidr)
     for group in cfg.node_groups:
-        assert len(render_user_data(cfg, group, cluster).encode()) <= USER_DATA_LIMIT
+        assert len(render(cfg, group, cluster).encode()) <= USER_DATA_LIMIT
+
+
+def test_a_group_without_multus_interfaces_gets_no_boot_step_and_no_startup_taint():
+    """Team decision 4 (system node groups): validation of `multusInterfaces: []` is i12b's; rendering must cope."""
+    cfg = load("dev")
+    system = cfg.node_groups[0].model_copy(update={"multus_interfaces": ()})
+    text = render_user_data(cfg, system, CLUSTER)  # no ids needed
+    parts = _parts(text)
+    flags = yaml.safe_load(parts["application/node.eks.aws"])["spec"]["kubelet"]["flags"]
+    assert not any(NOT_READY_TAINT_KEY in f for f in flags)
+    # no cloud-config part at all: no boot step, no unit, and no ENI-IP plugin (no multus pods land there)
+    assert "text/cloud-config" not in parts
