@@ -146,8 +146,11 @@ def wave(node: Node, group: Cgroup, command: str, confs: dict[str, dict], netns:
     """All at once; each one's wall time from its start to its exit."""
     procs = {cid: launch(node, group, command, conf, cid, str(netns), role, legacy_env) for cid, conf in confs.items()}
     for proc, _, data in procs.values():  # every process is started before any gets its config
-        proc.stdin.write(data)
-        proc.stdin.close()
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except BrokenPipeError:  # killed before it read its config (the OOM killer, under the memory limit)
+            pass
     times, failures, errors = [], 0, []
     for proc, start, _ in procs.values():
         out = proc.stdout.read()
