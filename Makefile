@@ -48,8 +48,9 @@ scan: $(STAMP) $(SCAN_STAMP)  ## checkov over every stack's planned manifests, a
 conformance: $(STAMP) system-deps
 	$(PY) -m pytest tests/conformance
 
-bench: $(PLAN_NEEDS)
+bench: $(STAMP)  ## plan timings, then the CNI bench (root: cgroups with the Multus container's limits) into build/bench/cni.json
 	$(PY) -m bench
+	$(PY) -m bench.cni
 
 system-deps:  ## Debian packages for the conformance layer (installed when missing and running as root)
 	@bash scripts/system-deps.sh

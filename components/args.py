@@ -63,6 +63,8 @@ class IpamType(StrEnum):
     """Addresses from a range, tracked cluster-wide (no two nodes hand out the same one)."""
     STATIC = "static"
     """Fixed addresses."""
+    ENI_PREFIX = "eks-multus-eni-prefix"
+    """Addresses from /28 prefixes on each node's ENI (prefix mode: no EC2 call per pod)."""
 
 
 class IpvlanMode(StrEnum):
@@ -259,7 +261,7 @@ class IpamArgs(TypedDict):
     type: IpamType
     """IPAM plugin."""
     subnet: NotRequired[str]
-    """host-local: the multus subnet's CIDR."""
+    """host-local, eks-multus-eni-prefix: the multus subnet's CIDR."""
     range: NotRequired[str]
     """whereabouts: the multus subnet's CIDR."""
     range_start: NotRequired[str]
@@ -267,11 +269,17 @@ class IpamArgs(TypedDict):
     range_end: NotRequired[str]
     """host-local, whereabouts: last address handed out."""
     gateway: NotRequired[str]
-    """host-local, whereabouts: gateway (default the VPC router, .1)."""
+    """host-local, whereabouts, eks-multus-eni-prefix: gateway (default the VPC router, .1)."""
     exclude: NotRequired[list[str]]
     """whereabouts: CIDRs inside range never handed out."""
     addresses: NotRequired[list[StaticAddressArgs]]
     """static: the pod's addresses."""
+    reservation: NotRequired[str]
+    """eks-multus-eni-prefix: prefix-type subnet CIDR reservation inside subnet, where EC2 takes the prefixes from."""
+    prefix_count: NotRequired[int]
+    """eks-multus-eni-prefix: /28 prefixes each node's ENI gets at boot (1..64, default 1)."""
+    max_prefix_count: NotRequired[int]
+    """eks-multus-eni-prefix: prefixes an ENI may grow to when its free addresses run low (default prefix_count)."""
     routes: NotRequired[list[RouteArgs]]
     """Routes added in the pod."""
 

@@ -4,9 +4,10 @@ import pulumi
 
 from .args import NetworkAttachmentsArgs
 from .arguments import NAMESPACE_RULES, NETWORK_RULES, sections_model
+from .core.agent_manifests import eni_agent_objects
 from .core.manifests import created_namespaces, nad_object, namespace_object
 from .core.model import StackConfig
-from .kube import register
+from .kube import register, register_all
 
 
 class NetworkAttachments(pulumi.ComponentResource):
@@ -31,6 +32,9 @@ class NetworkAttachments(pulumi.ComponentResource):
             own = namespaces.get(net.namespace)
             opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[own])) if own is not None else child
             register(name, nad_object(net), opts)
+        # The node agent that makes the networks' pod addresses routable (issue 14): on the nodes the
+        # networks run on, so only when the node groups are given.
+        register_all(name, eni_agent_objects(cfg), pulumi.ResourceOptions(parent=self))
         self.register_outputs({})
 
 

@@ -9,7 +9,7 @@ from .args import MultusVpcArgs
 from .arguments import config_of
 from .core.addresses import reservation_blocks
 from .core.ipplan import plan_vpc_subnets
-from .core.model import MultusSubnet, StackConfig
+from .core.model import EniPrefixIpam, MultusSubnet, StackConfig
 from .core.sgrules import egress_rules, ingress_rules
 from .core.topology import nat_gateway_zones
 
@@ -163,7 +163,8 @@ class MultusVpc(pulumi.ComponentResource):
                 f"{name}-reservation-{block}",
                 subnet_id=subnet.id,
                 cidr_block=str(block),
-                reservation_type="explicit",
+                # Prefix mode's block is where EC2 takes the nodes' /28 prefixes from (VPC guide, subnet CIDR reservations).
+                reservation_type="prefix" if isinstance(net.ipam, EniPrefixIpam) else "explicit",
                 description=f"eks-multus {net.namespace}/{net.name} pod addresses",
                 opts=pulumi.ResourceOptions(
                     parent=self,

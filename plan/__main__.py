@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from components.core.errors import ConfigError
-from components.core.loader import read_stack_file_with_notes
+from components.core.loader import load_config, read_stack_file_with_notes
+from components.core.prefixes import capacity_text
 
 from .mocks import PlanMocks, subnets_in_config
 from .render import tree, write_plan
@@ -59,15 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
     out = Path(args.out) if args.out else ROOT / "build" / "plan" / stack
-    _write(result, out, stack, args.quiet)
+    _write(result, out, stack, args.quiet, capacity_text(load_config(flat, stack)))
     return 0
 
 
-def _write(result, out: Path, stack: str, quiet: bool) -> None:
+def _write(result, out: Path, stack: str, quiet: bool, capacity: str = "") -> None:
+    """The plan's files; on stdout the tree and, for a stack of this project, its capacity per node."""
     write_plan(result, out)
     if not quiet:
         sys.stdout.write(f"Previewing stack {stack} (offline, mocks)\n\n")
         sys.stdout.write(tree(result))
+        if capacity:
+            sys.stdout.write("\n" + capacity)
         sys.stdout.write(f"\nWrote {_shown(out)}: resources.json, outputs.json, manifests/, cni/\n")
 
 

@@ -21,7 +21,7 @@ from ipaddress import IPv4Network
 
 from .errors import ConfigIssue
 from .ipplan import aws_reserved, merge_ranges
-from .model import HostLocalIpam, MultusSubnet, StackConfig, StaticIpam
+from .model import EniPrefixIpam, HostLocalIpam, MultusSubnet, StackConfig, StaticIpam
 from .topology import ipam_plan
 
 REFRESH_SURGE = 1
@@ -72,6 +72,8 @@ def _range_key(cfg: StackConfig, index: int) -> str:
     q = f"networks[{index}].ipam"
     if isinstance(ipam, StaticIpam):
         return f"{q}.addresses"
+    if isinstance(ipam, EniPrefixIpam):
+        return f"{q}.reservation"
     if ipam is not None and (ipam.range_start is not None or ipam.range_end is not None):
         return f"{q}.rangeStart" if ipam.range_start is not None else f"{q}.rangeEnd"
     return f"{q}.subnet" if isinstance(ipam, HostLocalIpam) else f"{q}.range"

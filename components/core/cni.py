@@ -11,6 +11,7 @@ from typing import Any
 
 from .ipplan import vpc_router, whereabouts_excludes
 from .model import (
+    EniPrefixIpam,
     HostDeviceNetwork,
     HostLocalIpam,
     IpvlanNetwork,
@@ -23,8 +24,12 @@ from .model import (
 Network = IpvlanNetwork | HostDeviceNetwork
 
 
-def ipam_config(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> dict[str, Any]:
-    if isinstance(ipam, HostLocalIpam):
+def ipam_config(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam | EniPrefixIpam) -> dict[str, Any]:
+    if isinstance(ipam, EniPrefixIpam):
+        out = {"type": ipam.type, "subnet": str(ipam.subnet), "gateway": str(ipam.gateway or vpc_router(ipam.subnet))}
+        out["prefixCount"] = ipam.prefix_count
+        out["maxPrefixCount"] = ipam.most_prefixes
+    elif isinstance(ipam, HostLocalIpam):
         out: dict[str, Any] = {"type": "host-local", "subnet": str(ipam.subnet)}
         if ipam.range_start:
             out["rangeStart"] = str(ipam.range_start)
@@ -82,13 +87,19 @@ ENI_IP_PLUGIN = "eks-multus-eni-ip"
 
 
 def chains_eni_ip(net: Network) -> bool:
-    """host-device hands the pod a whole ENI, so only ipvlan addresses need assigning."""
-    return isinstance(net, IpvlanNetwork) and net.eni_ip_assignment
+    """host-device hands the pod a whole ENI, and prefix mode's addresses are the ENI's already,
+    so only ipvlan addresses from the other IPAM types need assigning."""
+    return isinstance(net, IpvlanNetwork) and net.eni_ip_assignment and not isinstance(net.ipam, EniPrefixIpam)
 
 
 def uses_eni_ip(cfg: StackConfig) -> bool:
     """Whether nodes need the plugin installed and the node role its grant."""
-    return any(chains_eni_ip(n) for n in cfg.networks)
+    return any(chains_eni_ip(n) for n in cfg.networks) or uses_eni_prefix(cfg)
+
+
+def uses_eni_prefix(cfg: StackConfig) -> bool:
+    """Whether some network takes pod addresses from ENI prefixes (the agent's prefix mode)."""
+    return any(isinstance(n.ipam, EniPrefixIpam) for n in cfg.networks)
 
 
 def eni_ip_config(net: IpvlanNetwork) -> dict[str, Any]:

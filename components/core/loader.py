@@ -20,9 +20,11 @@ from pydantic.alias_generators import to_camel
 
 from .errors import FILE, NAMESPACE, ConfigError, ConfigIssue, join_path
 from .model import (
+    ENI_PREFIX_IPAM,
     SUPPORTED_IPAM_TYPES,
     SUPPORTED_NETWORK_TYPES,
     TOP_LEVEL_KEYS,
+    EniPrefixIpam,
     HostDeviceNetwork,
     HostLocalIpam,
     IpvlanNetwork,
@@ -39,6 +41,7 @@ _TAGGED: dict[str, type[BaseModel]] = {
     "host-local": HostLocalIpam,
     "whereabouts": WhereaboutsIpam,
     "static": StaticIpam,
+    ENI_PREFIX_IPAM: EniPrefixIpam,
 }
 
 REFUSED_CNI_TYPES = {

@@ -193,8 +193,38 @@ class StaticIpam(Model):
     routes: tuple[Route, ...] = ()
 
 
+ENI_PREFIX_IPAM = "eks-multus-eni-prefix"
+PREFIX_ADDRESSES = 16
+"""Addresses in one /28 IPv4 prefix delegated to an ENI (EC2 user guide, "Assign prefixes to network interfaces")."""
+
+
+class EniPrefixIpam(Model):
+    """Prefix mode: each node's ENI holds /28 prefixes and pods get addresses out of them (no EC2 call per pod).
+
+    For networks that need no address stable across nodes: a pod that moves gets a new address."""
+
+    type: Literal["eks-multus-eni-prefix"]
+    subnet: IPv4Network
+    """The multus subnet the master's ENI lives in (the pod's on-link range)."""
+    reservation: IPv4Network
+    """Prefix-type subnet CIDR reservation inside `subnet`: EC2 takes the nodes' prefixes from it first."""
+    prefix_count: int = Field(default=1, ge=1, le=64)
+    """/28 prefixes each node's ENI gets at boot (16 pod addresses each)."""
+    max_prefix_count: int | None = Field(default=None, ge=1, le=64)
+    """Prefixes an ENI may grow to when its free addresses run low; defaults to prefixCount."""
+    gateway: IPv4Address | None = None
+    routes: tuple[Route, ...] = ()
+
+    @property
+    def most_prefixes(self) -> int:
+        return max(self.prefix_count, self.max_prefix_count or self.prefix_count)
+
+
 Ipam = Annotated[
-    Annotated[HostLocalIpam, Tag("host-local")] | Annotated[WhereaboutsIpam, Tag("whereabouts")] | Annotated[StaticIpam, Tag("static")],
+    Annotated[HostLocalIpam, Tag("host-local")]
+    | Annotated[WhereaboutsIpam, Tag("whereabouts")]
+    | Annotated[StaticIpam, Tag("static")]
+    | Annotated[EniPrefixIpam, Tag(ENI_PREFIX_IPAM)],
     Discriminator("type"),
 ]
 
@@ -230,7 +260,7 @@ Network = Annotated[
 ]
 
 SUPPORTED_NETWORK_TYPES = ("ipvlan", "host-device")
-SUPPORTED_IPAM_TYPES = ("host-local", "whereabouts", "static")
+SUPPORTED_IPAM_TYPES = ("host-local", "whereabouts", "static", ENI_PREFIX_IPAM)
 
 
 class MultusConfig(Model):

@@ -24,7 +24,7 @@ from typing import Any
 
 from .awsrules import multus_egress_cidrs
 from .errors import ConfigIssue
-from .model import HostLocalIpam, SecurityGroupRule, StackConfig, StaticIpam, WhereaboutsIpam
+from .model import EniPrefixIpam, HostLocalIpam, SecurityGroupRule, StackConfig, StaticIpam, WhereaboutsIpam
 
 NAMES = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 ALL = "-1"
@@ -89,6 +89,8 @@ def default_egress(cfg: StackConfig) -> dict[str, Any]:
             pod_networks.append(ipam.range)
         elif isinstance(ipam, StaticIpam):
             pod_networks.extend(a.address.network for a in ipam.addresses)
+        elif isinstance(ipam, EniPrefixIpam):
+            pod_networks.append(ipam.subnet)
         route_dsts.extend(r.dst for r in (ipam.routes if ipam is not None else ()))
     cidrs = multus_egress_cidrs([s.cidr for s in cfg.multus_subnets], pod_networks, route_dsts)
     return {"protocol": ALL, "from_port": 0, "to_port": 0, "cidr_blocks": cidrs, "description": "multus networks"}

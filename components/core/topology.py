@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from .ipplan import aws_reserved, vpc_router
 from .model import (
+    EniPrefixIpam,
     HostDeviceNetwork,
     HostLocalIpam,
     IpvlanNetwork,
@@ -95,8 +96,12 @@ class IpamPlan:
     """True when each node allocates on its own (host-local, static)."""
 
 
-def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam) -> IpamPlan:
+def ipam_plan(ipam: HostLocalIpam | WhereaboutsIpam | StaticIpam | EniPrefixIpam) -> IpamPlan:
     """The addresses an IPAM config will give pods."""
+    if isinstance(ipam, EniPrefixIpam):
+        # Pods get addresses from their node's prefixes, which EC2 takes from the reservation first.
+        res = ipam.reservation
+        return IpamPlan(ipam.subnet, ((res.network_address, res.broadcast_address),), ipam.gateway or vpc_router(ipam.subnet), False)
     if isinstance(ipam, HostLocalIpam):
         net = ipam.subnet
         first = ipam.range_start or net.network_address + 2

@@ -15,10 +15,10 @@ import tokenize
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .cni import ENI_IP_PLUGIN, uses_eni_ip
+from .cni import ENI_IP_PLUGIN, uses_eni_ip, uses_eni_prefix
 from .iam import multus_eni_tags
 from .limits import instance_limits
-from .model import IpvlanNetwork, Network, NodeGroup, StackConfig
+from .model import ENI_PREFIX_IPAM, IpvlanNetwork, Network, NodeGroup, StackConfig
 from .readiness import NOT_READY_TAINT_EFFECT, NOT_READY_TAINT_KEY, NOT_READY_TAINT_VALUE
 from .topology import providers
 from .yamltext import dump_yaml
@@ -237,10 +237,17 @@ def cloud_config(cfg: StackConfig, group: NodeGroup, cluster_name: str = "", ids
                 "content": node_program(ENI_IP_PLUGIN),
             }
         )
+        if group.multus_interfaces:
+            runcmd += eni_prefix_link(cfg)
     out: dict = {"write_files": files}
     if runcmd:
         out["runcmd"] = runcmd
     return out
+
+
+def eni_prefix_link(cfg: StackConfig) -> list[list[str]]:
+    """The plugin is also the prefix-mode IPAM plugin, under that name (it reads its role from argv[0])."""
+    return [["ln", "-sf", ENI_IP_PLUGIN, f"{CNI_BIN_DIR}/{ENI_PREFIX_IPAM}"]] if uses_eni_prefix(cfg) else []
 
 
 def render_user_data(cfg: StackConfig, group: NodeGroup, cluster: ClusterInfo, ids: MultusNetworkIds | None = None) -> str:

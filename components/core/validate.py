@@ -27,6 +27,7 @@ from .ipplan import RFC1918, plan_vpc_subnets, ranges_overlap, secondary_cidr_pr
 from .kubeconfig import kubeconfig_server
 from .limits import instance_limits, known_instance_types
 from .model import (
+    EniPrefixIpam,
     HostDeviceNetwork,
     HostLocalIpam,
     Ipam,
@@ -35,6 +36,7 @@ from .model import (
     StaticIpam,
     WhereaboutsIpam,
 )
+from .prefixes import eni_prefix_issues
 from .quantity import parse_quantity
 from .readiness import NOT_READY_TAINT_KEY
 from .rollout import AUTOSCALER_PREFIX, autoscaler_tags
@@ -100,6 +102,9 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
     for check in (_zone_letters, _endpoint_access, _tags, _ipvlan_mode_per_master, _host_device_takes_ipvlan_master):
         issues.extend(check(cfg))
     issues.extend(_tag_limits(cfg))
+    # Prefix mode (issue 14 item 2).
+    for check in (eni_prefix_issues,):
+        issues.extend(check(cfg))
     return issues
 
 
@@ -458,6 +463,8 @@ _SUBNET_KEY = {"host-local": "subnet", "whereabouts": "range", "static": "addres
 
 
 def _ipam(cfg: StackConfig, net: IpvlanNetwork | HostDeviceNetwork, ipam: Ipam, p: str, slots) -> Iterator[ConfigIssue]:
+    if isinstance(ipam, EniPrefixIpam):
+        return  # prefix mode has its own rules (prefixes.eni_prefix_issues)
     q = f"{p}.ipam"
     plan = ipam_plan(ipam)
     subnet = plan.subnet

@@ -53,13 +53,15 @@ def _pod_spec(obj: dict) -> dict:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_node_daemons_that_must_run_first_tolerate_the_taint(stack):
-    # Multus, whereabouts, the SR-IOV device plugin and the remover itself run before the taint goes.
+    # Multus, whereabouts, the SR-IOV device plugin, the ENI agent (issue 14) and the remover itself run before the taint goes.
     # The VPC CNI add-on's aws-node tolerates every taint (`tolerations: - operator: Exists`,
     # aws/amazon-vpc-cni-k8s config/master/aws-k8s-cni.yaml). Everything else we create waits, and so do
     # user workloads and CoreDNS (upstream's manifest tolerates only CriticalAddonsOnly; EKS's add-on build unverified).
     objs = _objects(stack)
     daemonsets = {k[2]: o for k, o in objs.items() if k[0] == "DaemonSet"}
-    expected = {"kube-multus-ds", TAINT_REMOVER} | ({"whereabouts", "kube-sriov-device-plugin"} if stack == "prod" else set())
+    expected = {"kube-multus-ds", TAINT_REMOVER, "eks-multus-eni-agent"} | (
+        {"whereabouts", "kube-sriov-device-plugin"} if stack == "prod" else set()
+    )
     assert set(daemonsets) == expected
     for name, ds in daemonsets.items():
         assert tolerates(_pod_spec(ds).get("tolerations", []), TAINT), name

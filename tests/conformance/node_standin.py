@@ -17,7 +17,9 @@ a namespace in the VM, a sysfs-like folder on the host).
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -45,6 +47,13 @@ def metadata(client, instance_id: str, region: str) -> dict[str, str]:
         if attachment["DeviceIndex"] == 0:
             items["mac"] = mac
     items["network/interfaces/macs/"] = "\n".join(macs)
+    # The instance profile's credentials, as IMDS serves them (EC2 user guide, "Retrieve security credentials
+    # from instance metadata"); the node agent reads them once per expiry. moto accepts any key.
+    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600))
+    items["iam/security-credentials/"] = "eks-multus-node"
+    items["iam/security-credentials/eks-multus-node"] = json.dumps(
+        {"Code": "Success", "AccessKeyId": "ASIATESTNODE", "SecretAccessKey": "test", "Token": "test", "Expiration": expiry}
+    )
     return items
 
 

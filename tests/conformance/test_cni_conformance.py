@@ -89,7 +89,7 @@ def test_an_address_follows_its_pod_to_another_node_and_a_late_del_leaves_it_the
 
 @pytest.mark.parametrize(
     ("case", "code"),
-    [("ec2Refused", 101), ("throttleExhausted", 11), ("imdsDown", 100)],
+    [("ec2Refused", 101), ("throttleExhausted", 11), ("agentDown", 11)],
 )
 def test_failed_add_is_a_cni_error_and_leaves_nothing_behind(report, case, code):
     result = report[("dev", "default/ipvlan-conf-1")]["eniIp"]["scenarios"][case]
@@ -100,7 +100,16 @@ def test_failed_add_is_a_cni_error_and_leaves_nothing_behind(report, case, code)
 def test_throttling_is_retried_with_a_bounded_number_of_attempts(report):
     scenarios = report[("dev", "default/ipvlan-conf-1")]["eniIp"]["scenarios"]
     assert scenarios["throttledThenOk"] == {"ok": True, "assignAttempts": 3, "assigned": True}
-    assert scenarios["throttleExhausted"]["assignAttempts"] == 2  # maxAttempts: 2
+    assert scenarios["throttleExhausted"]["assignAttempts"] == 3  # the VM agents' maxAttempts (vm_runner.AGENT_ATTEMPTS)
+
+
+def test_with_imds_down_a_warm_agent_still_assigns_and_releases(report):
+    """The agent reads credentials once per expiry and each master's ENI once, so an IMDS outage does not stop pods."""
+    assert report[("dev", "default/ipvlan-conf-1")]["eniIp"]["scenarios"]["imdsDownWarm"] == {
+        "ok": True,
+        "assigned": True,
+        "released": True,
+    }
 
 
 def test_the_boot_step_creates_each_eni_in_its_subnet_as_ec2_records_it(report):

@@ -14,6 +14,7 @@ order, on those links. The EC2 side is read with boto3. Writes a JSON report.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -33,6 +34,9 @@ EC2_CONTROL = "/run/ec2-standin"
 REGION = "ap-northeast-2"
 AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
 ASSETS = os.path.join(ROOT_DIR, "components", "core", "assets")
+AGENT = os.path.join(ASSETS, "eks-multus-eni-agent")
+AGENT_ATTEMPTS = 3
+"""EC2 attempts per call in the VM's agents (the node default is 8)."""
 """Where the project's plugins (eks-multus-eni-ip) are: CNI_PATH searches it after Debian's."""
 NO_MANAGE = "node.k8s.amazonaws.com/no_manage"
 
@@ -148,6 +152,8 @@ class Node:
         self.link = Node.count
         self.root = f"/run/node-root/{name}"
         self.imds: subprocess.Popen | None = None
+        self.agent: subprocess.Popen | None = None
+        self.agent_dir = f"/run/eks-multus-agent-{name}"
         self.hotplug: Hotplug | None = None
         self.enis: dict[int, str] = {}
         self.kernel = {i["deviceIndex"]: i["kernel"] for i in self.interfaces}
@@ -196,6 +202,7 @@ class Node:
             for i in self.interfaces
         )
         boot["ec2"] = self.ec2_view()
+        self.start_agent()
         boot["networkd"] = {
             i["altname"]: _read(f"{self.root}/etc/systemd/network/10-eks-multus-{i['altname']}.network") for i in self.interfaces
         }
@@ -280,6 +287,40 @@ class Node:
         if self.imds.stdout.readline().strip() != "ready":
             raise RuntimeError(f"IMDS stand-in for {self.name} did not start")
 
+    def start_agent(self) -> None:
+        """The node agent (eks-multus-eni-agent) in the node's namespace, as the DaemonSet runs it on the host."""
+        os.makedirs(self.agent_dir, exist_ok=True)
+        config = {
+            "socket": f"{self.agent_dir}/agent.sock",
+            "stateFile": f"{self.agent_dir}/state.json",
+            "cacheDirs": [f"{self.agent_dir}/results"],
+            "reconcileSeconds": 3600,
+            "graceSeconds": 3600,
+            "batchWindowSeconds": 0.05,
+            "maxAttempts": AGENT_ATTEMPTS,
+        }
+        with open(f"{self.agent_dir}/agent.json", "w") as fh:
+            json.dump(config, fh)
+        env = {**self.env(), "EKS_MULTUS_AGENT_CONFIG": f"{self.agent_dir}/agent.json"}
+        log = open(f"{self.agent_dir}/agent.log", "a")
+        self.agent = subprocess.Popen(["ip", "netns", "exec", self.name, sys.executable, AGENT], env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(config["socket"]):
+            if time.monotonic() > deadline or self.agent.poll() is not None:
+                raise RuntimeError(f"agent for {self.name} did not start: {_read(f'{self.agent_dir}/agent.log')}")
+            time.sleep(0.05)
+
+    def stop_agent(self) -> None:
+        if self.agent:
+            self.agent.terminate()
+            self.agent.wait(timeout=10)
+            self.agent = None
+            for leftover in ("agent.sock",):
+                try:
+                    os.unlink(f"{self.agent_dir}/{leftover}")
+                except FileNotFoundError:
+                    pass
+
     def stop_imds(self) -> None:
         if self.imds:
             self.imds.terminate()
@@ -293,6 +334,7 @@ class Node:
             "HOME": "/tmp",
             "EKS_MULTUS_IMDS_ENDPOINT": f"http://127.0.0.1:{self.port}",
             "EKS_MULTUS_AWS_CLI": AWS_CLI,
+            "EKS_MULTUS_AGENT_SOCKET": f"{self.agent_dir}/agent.sock",
             "AWS_ENDPOINT_URL_EC2": f"http://10.250.{self.link}.1:{EC2_PORT}",
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -302,6 +344,7 @@ class Node:
     def close(self) -> None:
         if self.hotplug:
             self.hotplug.stop()
+        self.stop_agent()
         self.stop_imds()
         sh("ip", "link", "del", f"ec2v{self.link}", check=False)
         sh("ip", "netns", "del", self.name, check=False)
@@ -506,9 +549,11 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     move["releasedAfterDelOnB"] = addr_b not in ec2.addresses(eni_b)
     out["move"] = move
 
-    def failing_add(add_conf: dict) -> dict:
+    def failing_add(add_conf: dict, between=None) -> dict:
         done, _ = cni(node, "ADD", add_conf, f"ctr-{pod}", pod, "net1")
         error = json.loads(done.stdout) if done.stdout.strip() else {}
+        if between:
+            between()
         cni(node, "DEL", add_conf, f"ctr-{pod}", pod, "net1")  # the runtime's cleanup after a failed ADD
         return {
             "failed": done.returncode != 0,
@@ -534,17 +579,23 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     if done.returncode == 0:
         cni(node, "DEL", conf, f"ctr-{pod}", pod, "net1", cached=json.loads(done.stdout))
 
-    exhausted = json.loads(json.dumps(conf))
-    exhausted["plugins"][-1]["maxAttempts"] = 2
     before = ec2.calls("AssignPrivateIpAddresses")
     ec2.switch("throttle", "100")
-    out["throttleExhausted"] = failing_add(exhausted)
+    out["throttleExhausted"] = failing_add(conf, between=lambda: ec2.switch("throttle", None))
     out["throttleExhausted"]["assignAttempts"] = ec2.calls("AssignPrivateIpAddresses") - before
     ec2.switch("throttle", None)
 
+    # IMDS down: the agent's credentials and ENI lookup are warm, so pods still start.
     node.stop_imds()
-    out["imdsDown"] = failing_add(conf)
+    done, _ = cni(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
+    out["imdsDownWarm"] = {"ok": done.returncode == 0, "assigned": done.returncode == 0 and _first_ip(done) in ec2.addresses(eni)}
+    if done.returncode == 0:
+        cni(node, "DEL", conf, f"ctr-{pod}", pod, "net1", cached=json.loads(done.stdout))
+    out["imdsDownWarm"]["released"] = not ec2.addresses(eni) and not _state_files()
     node.start_imds()
+    # The agent down: the plugin says so with a retryable code, and nothing happens in EC2.
+    node.stop_agent()
+    out["agentDown"] = failing_add(conf, between=node.start_agent)  # the runtime's DEL retry finds it back
     return out
 
 
@@ -568,8 +619,12 @@ def _master_eni(job: dict, enis: dict[int, str] | None) -> str | None:
 
 
 def _state_files() -> list[str]:
-    folder = "/var/lib/cni/eks-multus-eni-ip"
-    return sorted(f for f in os.listdir(folder) if f.endswith(".json")) if os.path.isdir(folder) else []
+    """Attachments every node agent still holds (its persisted state)."""
+    out = []
+    for state in glob.glob("/run/eks-multus-agent-*/state.json"):
+        with open(state) as fh:
+            out += sorted(json.load(fh).get("attachments", {}))
+    return out
 
 
 def _released(first: dict, name: str, results: list[dict]) -> bool:

@@ -89,6 +89,16 @@ def test_stack_args_name_every_config_key():
         model = _model_of(model_name)
         props = set(spec["types"][f"eks-multus:index:{section}"]["properties"])
         assert props == {f.alias or n for n, f in model.model_fields.items()}, section
+    # IpamArgs flattens the IPAM types: every type and every field of each type must be there.
+    from components.args import IpamType
+    from components.core.loader import _TAGGED
+    from components.core.model import SUPPORTED_IPAM_TYPES
+
+    ipam = set(spec["types"]["eks-multus:index:IpamArgs"]["properties"])
+    assert {t.value for t in IpamType} == set(SUPPORTED_IPAM_TYPES)
+    for tag in SUPPORTED_IPAM_TYPES:
+        fields = {f.alias or n for n, f in _TAGGED[tag].model_fields.items()}
+        assert fields <= ipam, (tag, fields - ipam)
 
 
 def _model_of(field: str):

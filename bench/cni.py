@@ -1,0 +1,300 @@
+"""CNI bench: pod starts and stops on one node under the Multus container's CPU limit.
+
+`python -m bench.cni` (root; part of `make bench`) writes build/bench/cni.json.
+
+What runs: the plugins exactly as the node runs them (components/core/assets), the agent as its
+own service, the EC2 CLI stand-in (tests/plugin/ec2_cli_standin.py) with EC2_STANDIN_COST=cli,
+so every EC2 call costs what an AWS CLI process costs (it loads awscli's driver and the EC2
+service model before answering: about 0.4 s of CPU and 60 MB), and the IMDSv2 stand-in.
+
+Limits: a "multus" cgroup with the Multus container's limits (100m CPU = CFS quota 10 ms per
+100 ms period, 256 MiB) holds every plugin process and its children, as Multus thick runs
+delegates as children of its daemon (REFERENCE.md section 14); the agent gets a cgroup of its own
+with the same CPU limit. cgroup v2 (cpu.max, memory.max, memory.peak) where the host has it,
+else the v1 cpu and memory controllers (cpu.cfs_quota_us / cpu.cfs_period_us,
+memory.limit_in_bytes, memory.max_usage_in_bytes); the User-Mode Linux kernel of the
+conformance VM has no cgroup controllers enabled, so the bench runs on the host kernel.
+
+Runs: 1, 10 and 50 concurrent ADDs, then their DELs, for
+  legacy   the plugin before the agent (bench/legacy/eks-multus-eni-ip: the AWS CLI per pod, in
+           the Multus cgroup, one call at a time per node),
+  per-pod  the thin plugin + agent (addresses from whereabouts/static, assigned in batches),
+  prefix   the thin plugin as IPAM + agent (addresses from the ENI's prefixes, assigned at boot).
+The stand-in ENI gets 64 IPv4 slots so 50 per-pod addresses fit on one ENI (no instance type has
+more than 50; the slot limit is validation's and `make plan`'s business, not this bench's).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.plugin.agent_rig import PLUGIN, Node, chained_conf, ec2_state, eni, prefix_conf, read_ec2  # noqa: E402
+
+LEGACY = ROOT / "bench" / "legacy" / "eks-multus-eni-ip"
+CPU_QUOTA_US, CPU_PERIOD_US = 10_000, 100_000  # 100m
+MEMORY_LIMIT = 256 * 1024 * 1024
+CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CNI_CONCURRENCY", "1,10,50").split(",")]
+ENI_ID = "eni-0bench000000000001"
+PREFIXES_AT_BOOT = 4  # 64 addresses: room for 50 pods
+TARGETS = {
+    "perPod": {"failures": 0, "peakMiB": 150, "ec2CallsFor50": 10, "p99AddSeconds": 2.0},
+    "prefix": {"failures": 0, "peakMiB": 150, "ec2CallsFor50": 0, "p99AddSeconds": 0.1},
+}
+
+
+class Cgroup:
+    """One cgroup with a CPU quota and a memory limit, on v2 or on the v1 cpu + memory controllers."""
+
+    def __init__(self, name: str) -> None:
+        self.v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists() and {"cpu", "memory"} <= set(
+            Path("/sys/fs/cgroup/cgroup.controllers").read_text().split()
+        )
+        if self.v2:
+            self.dirs = [Path("/sys/fs/cgroup") / name]
+        else:
+            self.dirs = [Path("/sys/fs/cgroup/cpu") / name, Path("/sys/fs/cgroup/memory") / name]
+        for d in self.dirs:
+            d.mkdir(parents=True, exist_ok=True)
+        if self.v2:
+            (self.dirs[0] / "cpu.max").write_text(f"{CPU_QUOTA_US} {CPU_PERIOD_US}")
+            (self.dirs[0] / "memory.max").write_text(str(MEMORY_LIMIT))
+        else:
+            (self.dirs[0] / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+            (self.dirs[0] / "cpu.cfs_quota_us").write_text(str(CPU_QUOTA_US))
+            (self.dirs[1] / "memory.limit_in_bytes").write_text(str(MEMORY_LIMIT))
+
+    @property
+    def kind(self) -> str:
+        return "cgroup v2 cpu.max + memory.max" if self.v2 else "cgroup v1 cpu.cfs_quota_us + memory.limit_in_bytes"
+
+    def enter(self) -> None:
+        """In a child before exec: join the cgroup."""
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(os.getpid()))
+
+    def reset_peak(self) -> None:
+        if self.v2:
+            peak = self.dirs[0] / "memory.peak"
+            try:
+                peak.write_text("0")  # Linux 6.12+ resets on write
+            except OSError:
+                pass
+        else:
+            (self.dirs[1] / "memory.max_usage_in_bytes").write_text("0")
+
+    def peak_mib(self) -> float:
+        f = self.dirs[0] / "memory.peak" if self.v2 else self.dirs[1] / "memory.max_usage_in_bytes"
+        return int(f.read_text().split()[0]) / 1024 / 1024
+
+    def oom_kills(self) -> int:
+        f = self.dirs[0] / "memory.events" if self.v2 else self.dirs[1] / "memory.oom_control"
+        for line in f.read_text().splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+        return 0
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            procs = [p for p in (d / "cgroup.procs").read_text().split() if p]
+            for pid in procs:
+                try:
+                    os.kill(int(pid), 9)
+                except ProcessLookupError:
+                    pass
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return round(ordered[int(rank) - 1], 3)
+
+
+def launch(node: Node, group: Cgroup, command: str, conf: dict, container: str, netns: str, role: Path, legacy_env: dict | None):
+    env = {
+        "PATH": os.environ["PATH"],
+        "CNI_COMMAND": command,
+        "CNI_CONTAINERID": container,
+        "CNI_IFNAME": "net1",
+        "CNI_NETNS": netns,
+        "EKS_MULTUS_AGENT_SOCKET": node.socket,
+        **(legacy_env or {}),
+    }
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(role)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=group.enter
+    )
+    return proc, start, json.dumps(conf).encode()
+
+
+def wave(node: Node, group: Cgroup, command: str, confs: dict[str, dict], netns: Path, role: Path, legacy_env: dict | None):
+    """All at once; each one's wall time from its start to its exit."""
+    procs = {cid: launch(node, group, command, conf, cid, str(netns), role, legacy_env) for cid, conf in confs.items()}
+    for proc, _, data in procs.values():  # every process is started before any gets its config
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except BrokenPipeError:  # killed before it read its config (the OOM killer, under the memory limit)
+            pass
+    times, failures, errors = [], 0, []
+    for proc, start, _ in procs.values():
+        out = proc.stdout.read()
+        rc = proc.wait()
+        times.append(time.perf_counter() - start)
+        if rc != 0:
+            failures += 1
+            errors.append(out.decode()[:300] or proc.stderr.read().decode()[-300:])
+    return times, failures, errors
+
+
+def ec2_calls(path: Path) -> int:
+    return len(read_ec2(path)["calls"])
+
+
+def run_case(mode: str, n: int, tmp: Path) -> dict:
+    folder = tmp / f"{mode}-{n}"
+    folder.mkdir()
+    ec2 = folder / "ec2.json"
+    ec2_state(ec2, {ENI_ID: eni("100.64.0.10", limit=64)}, subnets={"100.64.0.0/19": {"prefix": ["100.64.16.0/22"]}})
+    multus = Cgroup(f"eks-multus-bench/multus-{mode}-{n}")
+    agent_group = Cgroup(f"eks-multus-bench/agent-{mode}-{n}")
+    config = {"interfaces": [{"name": "lo", "prefixCount": PREFIXES_AT_BOOT}]} if mode == "prefix" else {}
+    node = Node(folder / "node", ec2, ENI_ID, cost="cli", **config)
+    netns = folder / "netns"
+    netns.touch()  # the pods stay alive for the reconciler
+    try:
+        legacy_env = None
+        role = PLUGIN
+        if mode == "legacy":
+            legacy_env = {
+                "EKS_MULTUS_IMDS_ENDPOINT": node.imds.endpoint,
+                "EKS_MULTUS_AWS_CLI": node.env["EKS_MULTUS_AWS_CLI"],
+                "EC2_STANDIN_STATE": str(ec2),
+                "EC2_STANDIN_COST": "cli",
+                "AWS_ACCESS_KEY_ID": "ASIATEST",  # the CLI would find the instance profile's; the stand-in wants a key
+                "AWS_SECRET_ACCESS_KEY": "secret",
+            }
+            role = LEGACY
+        else:
+            _start_in(node, agent_group)
+            if mode == "prefix":
+                deadline = time.time() + 120
+                while time.time() < deadline and len(read_ec2(ec2)["enis"][ENI_ID]["prefixes"]) < PREFIXES_AT_BOOT:
+                    time.sleep(0.2)
+                role = folder / "eks-multus-eni-prefix"
+                role.symlink_to(PLUGIN)
+        boot_calls = ec2_calls(ec2)
+        if mode == "prefix":
+            confs = {f"pod-{i}": prefix_conf(count=PREFIXES_AT_BOOT) for i in range(n)}
+        else:
+            confs = {f"pod-{i}": chained_conf([f"100.64.30.{10 + i}"]) for i in range(n)}
+            if mode == "legacy":
+                confs = {k: {**v, "dataDir": str(folder / "legacy-state")} for k, v in confs.items()}
+        multus.reset_peak()
+        add_times, add_failures, add_errors = wave(node, multus, "ADD", confs, netns, role, legacy_env)
+        after_add = ec2_calls(ec2)
+        del_times, del_failures, del_errors = wave(node, multus, "DEL", confs, netns, role, legacy_env)
+        after_del = ec2_calls(ec2)
+        left = read_ec2(ec2)["enis"][ENI_ID]["addresses"]
+        return {
+            "mode": mode,
+            "concurrency": n,
+            "addP50Seconds": percentile(add_times, 50),
+            "addP99Seconds": percentile(add_times, 99),
+            "delP50Seconds": percentile(del_times, 50),
+            "delP99Seconds": percentile(del_times, 99),
+            "ec2CallsAdd": after_add - boot_calls,
+            "ec2CallsDel": after_del - after_add,
+            "ec2CallsBoot": boot_calls,
+            "ec2CallsPerPod": round((after_del - boot_calls) / n, 3),
+            "multusPeakMiB": round(multus.peak_mib(), 1),
+            "oomKills": multus.oom_kills(),
+            "failures": add_failures + del_failures,
+            "addressesLeftOnEni": len(left),
+            "errors": (add_errors + del_errors)[:3],
+        }
+    finally:
+        node.close()
+        multus.remove()
+        agent_group.remove()
+
+
+def _start_in(node: Node, group: Cgroup) -> None:
+    """Start the agent inside its own cgroup (a shell that joins it, then execs the agent)."""
+    dirs = " ".join(str(d / "cgroup.procs") for d in group.dirs)
+    wrap = ["/bin/sh", "-c", f'for f in {dirs}; do echo $$ > "$f"; done; exec "$@"', "sh"]
+    node.start(wrap=wrap)
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("bench.cni: skipped (needs root to create cgroups)")
+        return 0
+    modes = os.environ.get("BENCH_CNI_MODES", "legacy,perPod,prefix").split(",")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in modes:
+            for n in CONCURRENCY:
+                started = time.perf_counter()
+                row = run_case(mode, n, Path(tmp))
+                row["caseSeconds"] = round(time.perf_counter() - started, 1)
+                results.append(row)
+                print(
+                    f"{mode:7} x{n:<3} ADD p50 {row['addP50Seconds']:7.3f}s p99 {row['addP99Seconds']:7.3f}s  "
+                    f"DEL p50 {row['delP50Seconds']:7.3f}s p99 {row['delP99Seconds']:7.3f}s  "
+                    f"EC2/pod {row['ec2CallsPerPod']:5.2f}  multus peak {row['multusPeakMiB']:6.1f} MiB  "
+                    f"failures {row['failures']}  oom {row['oomKills']}",
+                    flush=True,
+                )
+    limits = Cgroup("eks-multus-bench/probe")
+    kind = limits.kind
+    limits.remove()
+    for d in limits.dirs:
+        try:
+            d.parent.rmdir()
+        except OSError:
+            pass
+    verdicts = {}
+    for mode, target in TARGETS.items():
+        row = next((r for r in results if r["mode"] == mode and r["concurrency"] == 50), None)
+        if row is None:
+            continue
+        calls = row["ec2CallsAdd"]
+        verdicts[mode] = {
+            "failures": row["failures"] == target["failures"] and row["oomKills"] == 0,
+            "peak": row["multusPeakMiB"] < target["peakMiB"],
+            "ec2Calls": calls <= target["ec2CallsFor50"],
+            "p99Add": row["addP99Seconds"] <= target["p99AddSeconds"],
+        }
+    doc = {
+        "limits": {"cpu": "100m", "cfsQuotaUs": CPU_QUOTA_US, "cfsPeriodUs": CPU_PERIOD_US, "memoryMiB": 256, "how": kind},
+        "python": sys.version.split()[0],
+        "cores": os.cpu_count(),
+        "results": results,
+        "targets": TARGETS,
+        "targetsMet": verdicts,
+    }
+    out = ROOT / "build" / "bench" / "cni.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}; targets met at 50: {json.dumps(verdicts)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

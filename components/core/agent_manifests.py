@@ -1,0 +1,123 @@
+"""The node agent (eks-multus-eni-agent) as a host-network DaemonSet with resources of its own.
+
+Why not the boot step's user data: EC2 caps user data at 16,384 bytes, and with a 3 KB cluster
+CA the user data of prod already holds the boot program (5,116 bytes gzip+base64) and the plugin
+(3,060); the agent is 8,876 more, 23,103 in all (measured by tests/pure/test_agent_delivery.py).
+Even the three programs in one gzip stream are 15,076 bytes. So the agent ships in a ConfigMap and
+runs in a pod on every multus node, outside the Multus pod's CPU and memory budget.
+
+The agent must call the host's AWS CLI v2 and system Python 3.9 (the AL2023 RPMs) and reach the
+host's netns paths, CNI cache and the plugin's socket in /run/eks-multus, so the container copies
+the program onto the host and runs it with `chroot /host`, as Multus thick runs delegates
+(REFERENCE.md section 14). hostNetwork gives it IMDS at hop limit 1 and the host's links for
+`ip link`. It tolerates every taint, so it runs before the startup taint is lifted; until it
+listens, the plugin answers "agent not ready" with CNI code 11 and the runtime retries.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import images
+from .cni import uses_eni_ip
+from .hardening import pod_security_context, privileged, waive
+from .manifests import _TOLERATE_ALL, CHECKSUM_ANNOTATION, _image_waivers, _meta, checksum
+from .model import EniPrefixIpam, IpvlanNetwork, StackConfig
+from .userdata import LABEL_PREFIX, asset
+
+AGENT = "eks-multus-eni-agent"
+HOST_DIR = "/run/eks-multus/agent"
+"""Where the container puts the program on the host (tmpfs: a reboot takes it away, the pod brings it back)."""
+AGENT_CPU = "500m"
+"""Half a core: a burst of pod starts costs a few batched AWS CLI calls of about 0.4 s of CPU each."""
+AGENT_MEMORY = "256Mi"
+"""The agent (about 20 MB) plus one AWS CLI process (about 75 MB) per ENI with a call in flight."""
+
+AGENT_WAIVERS = {
+    "CKV_K8S_8": "no health endpoint: the plugin's CNI STATUS asks the agent over its socket and reports it",
+    "CKV_K8S_9": "no health endpoint: pods that need the agent retry (CNI code 11) until it listens",
+    "CKV_K8S_16": "privileged: chroots into the host to run its AWS CLI v2 and Python 3.9, as Multus thick runs delegates",
+    "CKV_K8S_19": "hostNetwork: the instance metadata service at hop limit 1 and the host's links for the ENI MAC lookup",
+    "CKV_K8S_20": "privileged (chroot into the host): escalation is moot with the host's root mounted",
+    "CKV_K8S_23": "runs as root: writes root-owned host state (/run/eks-multus, /var/lib/eks-multus) and its socket",
+    "CKV_K8S_28": "privileged (chroot into the host): its capabilities are the host root's",
+    "CKV_K8S_37": "privileged (chroot into the host): its capabilities are the host root's",
+    "CKV_K8S_40": "runs as root: writes root-owned host state and runs the host's AWS CLI",
+    "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
+}
+
+
+def agent_config(cfg: StackConfig) -> str:
+    """Prefixes to assign when the agent starts, per interface name; a node skips names it lacks."""
+    counts: dict[str, int] = {}
+    for net in cfg.networks:
+        if isinstance(net, IpvlanNetwork) and isinstance(net.ipam, EniPrefixIpam):
+            counts[net.master] = counts.get(net.master, 0) + net.ipam.prefix_count
+    doc = {"interfaces": [{"name": name, "prefixCount": n} for name, n in sorted(counts.items())]}
+    return json.dumps(doc, sort_keys=True) + "\n"
+
+
+def eni_agent_objects(cfg: StackConfig) -> list[dict]:
+    if not uses_eni_ip(cfg) or not any(g.multus_interfaces for g in cfg.node_groups):
+        return []
+    program = asset(AGENT).decode()
+    conf = agent_config(cfg)
+    labels = {"tier": "node", "app": AGENT}
+    start = (
+        f"mkdir -p /host{HOST_DIR} && cp /program/{AGENT} /host{HOST_DIR}/{AGENT} && cp /program/agent.json /host{HOST_DIR}/agent.json "
+        f"&& exec chroot /host env EKS_MULTUS_AGENT_CONFIG={HOST_DIR}/agent.json /usr/bin/python3 {HOST_DIR}/{AGENT}"
+    )
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": _meta(AGENT, labels=labels),
+        "spec": {
+            "selector": {"matchLabels": {"name": AGENT}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": {"name": AGENT, **labels}, "annotations": {CHECKSUM_ANNOTATION: checksum(program + conf)}},
+                "spec": {
+                    "hostNetwork": True,
+                    "automountServiceAccountToken": False,
+                    "priorityClassName": "system-node-critical",
+                    "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
+                    "tolerations": _TOLERATE_ALL,
+                    "terminationGracePeriodSeconds": 10,
+                    "securityContext": pod_security_context(),
+                    "containers": [
+                        {
+                            "name": "agent",
+                            "image": images.TAINT_REMOVER_PYTHON,
+                            "command": ["/bin/sh", "-c", start],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"cpu": AGENT_CPU, "memory": AGENT_MEMORY},
+                            },
+                            # chroot into the host, as Multus thick does; with the host's root mounted a
+                            # narrower context would not contain it any better.
+                            "securityContext": {**privileged(), "readOnlyRootFilesystem": True},
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "volumeMounts": [
+                                {"name": "program", "mountPath": "/program", "readOnly": True},
+                                {"name": "host", "mountPath": "/host", "mountPropagation": "HostToContainer"},
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "program",
+                            "configMap": {
+                                "name": AGENT,
+                                "items": [{"key": AGENT, "path": AGENT}, {"key": "agent.json", "path": "agent.json"}],
+                            },
+                        },
+                        {"name": "host", "hostPath": {"path": "/", "type": "Directory"}},
+                    ],
+                },
+            },
+        },
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(AGENT, labels=labels), "data": {AGENT: program, "agent.json": conf}},
+        waive(daemonset, AGENT_WAIVERS | _image_waivers(images.TAINT_REMOVER_PYTHON)),
+    ]
