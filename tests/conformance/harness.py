@@ -117,7 +117,7 @@ def jobs_for(stack: str) -> list[dict]:
     return jobs
 
 
-def run_in_uml(jobs: list[dict], timeout: int = 900) -> dict:
+def run_in_uml(jobs: list[dict], timeout: int = 1800) -> dict:
     """Boot UML once, run every job in it, return the report."""
     OUT.mkdir(parents=True, exist_ok=True)
     job_path, report_path, log_path = OUT / "jobs.json", OUT / "report.json", OUT / "vm.log"

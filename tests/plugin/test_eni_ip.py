@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from tests.helpers import ROOT
 
 PLUGIN = ROOT / "components" / "core" / "assets" / "eks-multus-eni-ip"
 AGENT = ROOT / "components" / "core" / "assets" / "eks-multus-eni-agent"
-VERMIN = Path(sys.executable).parent / "vermin"
 PREV = {"cniVersion": "1.0.0", "interfaces": [{"name": "net1", "sandbox": "/run/netns/p"}], "ips": [{"address": "100.64.30.10/19"}]}
 
 
@@ -93,35 +91,6 @@ def test_an_agent_that_hangs_up_is_a_retryable_error(tmp_path):
     )
     server.close()
     assert rc == 1 and out["code"] == 11 and "before answering" in out["msg"], out
-
-
-@pytest.mark.parametrize("path", [PLUGIN, AGENT])
-def test_runs_on_python_3_9_by_static_analysis(path):
-    done = subprocess.run([str(VERMIN), "-t=3.9-", "--no-tips", "--violations", str(path)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_the_version_checker_does_catch_newer_syntax(tmp_path):
-    newer = tmp_path / "newer.py"
-    newer.write_text("def f(x):\n    match x:\n        case 1:\n            return dict(a=1) | {'b': 2}\n")
-    done = subprocess.run([str(VERMIN), "-t=3.9-", "--no-tips", "--violations", str(newer)], capture_output=True, text=True)
-    assert done.returncode != 0 and "3.10" in done.stdout
-
-
-@pytest.mark.parametrize("path", [PLUGIN, AGENT])
-def test_imports_only_the_standard_library(path):
-    # In a fresh interpreter: CPython 3.11.7's ast.parse can fail with "AST constructor recursion depth
-    # mismatch" after other tests change the recursion limit (fixed in later 3.11 releases).
-    probe = (
-        "import ast, json, sys\n"
-        "tree = ast.parse(open(sys.argv[1]).read())\n"
-        "mods = {a.name.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}\n"
-        "mods |= {n.module.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}\n"
-        "print(json.dumps(sorted(mods)))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True)
-    modules = set(json.loads(done.stdout))
-    assert modules and modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
 
 
 @pytest.mark.parametrize("path", [PLUGIN, AGENT])
