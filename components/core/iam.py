@@ -108,7 +108,11 @@ def multus_eni_policy(
     - Attach, ModifyNetworkInterfaceAttribute (delete-on-termination) and
       Delete only on ENIs tagged for this cluster and node group (ec2:ResourceTag).
     - Attach only to the calling instance (policy variable ec2:SourceInstanceARN
-      in the Resource element), which must carry this cluster's tag.
+      in the Resource element), which must carry this cluster's tag. IAM User
+      Guide, "IAM policy elements: Variables and tags": global condition keys
+      can be used as variables; "AWS global condition context keys" lists
+      ec2:SourceInstanceArn, present when the request is signed with an
+      instance profile's role credentials (what the boot step uses).
     Describe calls cannot be scoped to resources (they take `*`).
     """
     p = partition(region)
