@@ -296,7 +296,7 @@ def install_boot_rules(folder: Path) -> None:
         return modify(self)
 
     def describe_enis_logged(self):
-        gate(self, "DescribeNetworkInterfaces", "-")
+        gate(self, "DescribeNetworkInterfaces", ",".join(self._get_param("NetworkInterfaceIds", []) or []) or "-")
         return describe_enis(self)
 
     def describe_instances_logged(self):
