@@ -17,6 +17,10 @@ from __future__ import annotations
 import datetime
 import importlib.machinery
 import importlib.util
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -299,3 +303,92 @@ def test_one_connection_serves_many_calls(monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def tls_endpoint(tmp_path, monkeypatch):
+    """An HTTPS endpoint for `localhost` with a certificate of our own CA, trusted through SSL_CERT_FILE
+    (which ssl.create_default_context() honours through OpenSSL's default verify paths)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    KeepAlive.connections.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("EKS_MULTUS_EC2_ENDPOINT", f"https://localhost:{server.server_address[1]}")
+    yield cert
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_verifies_the_endpoints_certificate(tls_endpoint, monkeypatch):
+    with pytest.raises(agent.AgentError) as untrusted:  # the system's CAs do not know ours
+        agent.Ec2(REGION, Keys(), 1).describe("eni-1")
+    assert untrusted.value.code == agent.ERR_TRY_AGAIN_LATER and "CERTIFICATE_VERIFY_FAILED" in untrusted.value.details
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_endpoint))
+    assert agent.Ec2(REGION, Keys(), 1).describe("eni-1") == (set(), [])
+
+
+def test_https_proxy_is_used_with_connect_unless_no_proxy_names_the_host(tls_endpoint, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_endpoint))
+    tunnels = []
+
+    class Connect(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_CONNECT(self):
+            tunnels.append(self.path)
+            port = self.path.rsplit(":", 1)[1]
+            upstream = socket.create_connection(("127.0.0.1", int(port)))
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.close_connection = True
+            pipes = [
+                threading.Thread(target=_pipe, args=(a, b), daemon=True)
+                for a, b in ((self.connection, upstream), (upstream, self.connection))
+            ]
+            for pipe in pipes:
+                pipe.start()
+            for pipe in pipes:
+                pipe.join(timeout=10)
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Connect)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert agent.Ec2(REGION, Keys(), 1).describe("eni-1") == (set(), [])
+        assert len(tunnels) == 1 and tunnels[0].startswith("localhost:")  # TLS end to end with the endpoint's name
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        assert agent.Ec2(REGION, Keys(), 1).describe("eni-1") == (set(), [])
+        assert len(tunnels) == 1
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
