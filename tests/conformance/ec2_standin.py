@@ -5,11 +5,41 @@ AssignPrivateIpAddresses ignores AllowReassignment and never looks at other
 ENIs, and its UnassignPrivateIpAddresses ignores addresses that are not there.
 Real EC2 moves an address only when reassignment is allowed, refuses an address
 outside the ENI's subnet, and refuses to unassign what the ENI does not hold.
+
+Prefix delegation is missing from moto 5.2.5 altogether: its
+AssignPrivateIpAddresses reads only NetworkInterfaceId, PrivateIpAddresses and
+SecondaryPrivateIpAddressCount (Ipv4PrefixCount is dropped), its
+UnassignPrivateIpAddresses only PrivateIpAddresses (Ipv4Prefix is dropped), and
+its NetworkInterface has no prefixes, so DescribeNetworkInterfaces never shows
+`ipv4PrefixSet` (moto/ec2/responses/elastic_network_interfaces.py,
+moto/ec2/models/elastic_network_interfaces.py); no per-ENI address limit is
+enforced (PrivateIpAddressLimitExceeded occurs nowhere in moto/ec2); subnet
+CIDR reservations are kept (moto/ec2/models/subnets.py create_cidr_reservation,
+`prefix` and `explicit`) but nothing assigns from them. moto does serialize
+from botocore's EC2 model (moto/core/serialize.py EC2Serializer, errors as
+Response/Errors/Error with RequestID), so what is set on its objects reaches
+the wire as EC2 and botocore shape it. Added, from the EC2 API reference
+(AssignPrivateIpAddresses: "You can't specify both" a prefix count and
+addresses), the EC2 user guide ("Assign prefixes to network interfaces":
+prefixes count against the ENI's IPv4 address limit) and the VPC user guide
+(subnet CIDR reservations: `prefix` is where EC2 takes prefixes from, never
+from `explicit`; the first four and the last address of a subnet are AWS's):
+Ipv4PrefixCount assigns /28s from `prefix` reservations first, then any free
+aligned block, and fails with InsufficientCidrBlocks (the code EKS best
+practices name for a fragmented subnet) when none is left; Ipv4Prefix
+unassigns them; addresses (the primary included) and prefixes each take one
+of the ENI's IPv4 slots (the instance type's Ipv4AddressesPerInterface from
+moto's instance-type data, `limits.json` in the control folder, or 50 for an
+ENI attached to nothing), beyond which the call is PrivateIpAddressLimitExceeded;
+Assign and Unassign share one token bucket of 100 refilled at 5 per second
+(EC2 API reference, "Request throttling"; REFERENCE.md section 14).
+
 This stand-in adds those rules, the node role's IAM condition (writes only on
-ENIs tagged no_manage=true and owned by the cluster), and two switches in a
-control folder: `deny` (every write is UnauthorizedOperation) and `throttle`
-(the next N writes are RequestLimitExceeded). Each write is appended to
-`calls.log`, so tests can count attempts.
+ENIs tagged no_manage=true and owned by the cluster), and switches in the
+control folder (`Control`): `deny` (every write is UnauthorizedOperation),
+`throttle` (the next N writes are RequestLimitExceeded) and `ip-bucket` (the
+shared bucket's size and rate). Each write is appended to `calls.log`, so tests
+can count attempts, and to `writes.jsonl` with its outcome.
 
 For the boot step (`install_boot_rules`), moto 5.2.5's ENI calls are also
 short of EC2's documented behaviour: AttachNetworkInterface takes an ENI that
