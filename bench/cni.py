@@ -3,9 +3,10 @@
 `python -m bench.cni` (root; part of `make bench`) writes build/bench/cni.json.
 
 What runs: the plugins exactly as the node runs them (components/core/assets), the agent as its
-own service, the EC2 CLI stand-in (tests/plugin/ec2_cli_standin.py) with EC2_STANDIN_COST=cli,
-so every EC2 call costs what an AWS CLI process costs (it loads awscli's driver and the EC2
-service model before answering: about 0.4 s of CPU and 60 MB), and the IMDSv2 stand-in.
+own service making its EC2 calls in-process, the HTTP EC2 stand-in (tests/conformance/ec2_standin.py,
+moto plus EC2's rules) as a process of its own outside both cgroups, and the IMDSv2 stand-in. The
+legacy row's plugin runs the real AWS CLI (awscli from the dev requirements) against the same
+stand-in, so each of its EC2 calls costs what an AWS CLI process costs.
 
 Limits: a "multus" cgroup with the Multus container's limits (100m CPU = CFS quota 10 ms per
 100 ms period, 256 MiB) holds every plugin process and its children, as Multus thick runs
@@ -32,18 +33,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.plugin.agent_rig import PLUGIN, Node, chained_conf, ec2_state, eni, prefix_conf, read_ec2  # noqa: E402
+from tests.plugin.agent_rig import PLUGIN, Ec2Standin, Node, chained_conf, prefix_conf  # noqa: E402
 
 LEGACY = ROOT / "bench" / "legacy" / "eks-multus-eni-ip"
 CPU_QUOTA_US, CPU_PERIOD_US = 10_000, 100_000  # 100m
 MEMORY_LIMIT = 256 * 1024 * 1024
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CNI_CONCURRENCY", "1,10,50").split(",")]
-ENI_ID = "eni-0bench000000000001"
+AWS_CLI = Path(sys.executable).parent / "aws"  # awscli, pinned in requirements-dev.txt
 PREFIXES_AT_BOOT = 4  # 64 addresses: room for 50 pods
 TARGETS = {
     "perPod": {"failures": 0, "peakMiB": 150, "ec2CallsFor50": 10, "p99AddSeconds": 2.0},
@@ -162,19 +164,23 @@ def wave(node: Node, group: Cgroup, command: str, confs: dict[str, dict], netns:
     return times, failures, errors
 
 
-def ec2_calls(path: Path) -> int:
-    return len(read_ec2(path)["calls"])
+def ec2_calls(ec2: Ec2Standin, eni: str) -> int:
+    """The node's EC2 calls on the ENI: every Assign/Unassign attempt and every describe of it."""
+    log = ec2.folder / "calls.log"
+    describes = (
+        sum(1 for line in log.read_text().splitlines() if line.startswith(f"DescribeNetworkInterfaces {eni} ")) if log.exists() else 0
+    )
+    return len(ec2.writes(eni)) + describes
 
 
-def run_case(mode: str, n: int, tmp: Path) -> dict:
+def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
     folder = tmp / f"{mode}-{n}"
     folder.mkdir()
-    ec2 = folder / "ec2.json"
-    ec2_state(ec2, {ENI_ID: eni("100.64.0.10", limit=64)}, subnets={"100.64.0.0/19": {"prefix": ["100.64.16.0/22"]}})
+    eni_id = ec2.world({"node": {"primary": "100.64.0.10", "limit": 64}}, prefix=["100.64.16.0/22"])["node"]
     multus = Cgroup(f"eks-multus-bench/multus-{mode}-{n}")
     agent_group = Cgroup(f"eks-multus-bench/agent-{mode}-{n}")
     config = {"interfaces": [{"name": "lo", "prefixCount": PREFIXES_AT_BOOT}]} if mode == "prefix" else {}
-    node = Node(folder / "node", ec2, ENI_ID, cost="cli", **config)
+    node = Node(folder / "node", ec2, eni_id, **config)
     netns = folder / "netns"
     netns.touch()  # the pods stay alive for the reconciler
     try:
@@ -183,10 +189,9 @@ def run_case(mode: str, n: int, tmp: Path) -> dict:
         if mode == "legacy":
             legacy_env = {
                 "EKS_MULTUS_IMDS_ENDPOINT": node.imds.endpoint,
-                "EKS_MULTUS_AWS_CLI": node.env["EKS_MULTUS_AWS_CLI"],
-                "EC2_STANDIN_STATE": str(ec2),
-                "EC2_STANDIN_COST": "cli",
-                "AWS_ACCESS_KEY_ID": "ASIATEST",  # the CLI would find the instance profile's; the stand-in wants a key
+                "EKS_MULTUS_AWS_CLI": str(AWS_CLI),
+                "AWS_ENDPOINT_URL_EC2": ec2.endpoint,
+                "AWS_ACCESS_KEY_ID": "ASIATEST",  # the CLI would find the instance profile's in IMDS; any key will do
                 "AWS_SECRET_ACCESS_KEY": "secret",
             }
             role = LEGACY
@@ -194,11 +199,11 @@ def run_case(mode: str, n: int, tmp: Path) -> dict:
             _start_in(node, agent_group)
             if mode == "prefix":
                 deadline = time.time() + 120
-                while time.time() < deadline and len(read_ec2(ec2)["enis"][ENI_ID]["prefixes"]) < PREFIXES_AT_BOOT:
+                while time.time() < deadline and len(node.ask({"op": "stats"}).get("prefixes", {}).get(eni_id, [])) < PREFIXES_AT_BOOT:
                     time.sleep(0.2)
                 role = folder / "eks-multus-eni-prefix"
                 role.symlink_to(PLUGIN)
-        boot_calls = ec2_calls(ec2)
+        boot_calls = ec2_calls(ec2, eni_id)
         if mode == "prefix":
             confs = {f"pod-{i}": prefix_conf(count=PREFIXES_AT_BOOT) for i in range(n)}
         else:
@@ -207,10 +212,10 @@ def run_case(mode: str, n: int, tmp: Path) -> dict:
                 confs = {k: {**v, "dataDir": str(folder / "legacy-state")} for k, v in confs.items()}
         multus.reset_peak()
         add_times, add_failures, add_errors = wave(node, multus, "ADD", confs, netns, role, legacy_env)
-        after_add = ec2_calls(ec2)
+        after_add = ec2_calls(ec2, eni_id)
         del_times, del_failures, del_errors = wave(node, multus, "DEL", confs, netns, role, legacy_env)
-        after_del = ec2_calls(ec2)
-        left = read_ec2(ec2)["enis"][ENI_ID]["addresses"]
+        after_del = ec2_calls(ec2, eni_id)
+        left = ec2.addresses(eni_id)
         return {
             "mode": mode,
             "concurrency": n,
@@ -247,11 +252,12 @@ def main() -> int:
         return 0
     modes = os.environ.get("BENCH_CNI_MODES", "legacy,perPod,prefix").split(",")
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
+    # The EC2 stand-in is the bench's child, in the bench's cgroup: neither Multus's nor the agent's.
+    with tempfile.TemporaryDirectory() as tmp, closing(Ec2Standin(Path(tmp) / "ec2")) as ec2:
         for mode in modes:
             for n in CONCURRENCY:
                 started = time.perf_counter()
-                row = run_case(mode, n, Path(tmp))
+                row = run_case(mode, n, Path(tmp), ec2)
                 row["caseSeconds"] = round(time.perf_counter() - started, 1)
                 results.append(row)
                 print(

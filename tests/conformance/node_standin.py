@@ -47,14 +47,17 @@ def metadata(client, instance_id: str, region: str) -> dict[str, str]:
         if attachment["DeviceIndex"] == 0:
             items["mac"] = mac
     items["network/interfaces/macs/"] = "\n".join(macs)
-    # The instance profile's credentials, as IMDS serves them (EC2 user guide, "Retrieve security credentials
-    # from instance metadata"); the node agent reads them once per expiry. moto accepts any key.
-    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600))
-    items["iam/security-credentials/"] = "eks-multus-node"
-    items["iam/security-credentials/eks-multus-node"] = json.dumps(
-        {"Code": "Success", "AccessKeyId": "ASIATESTNODE", "SecretAccessKey": "test", "Token": "test", "Expiration": expiry}
-    )
+    items.update(credentials())
     return items
+
+
+def credentials(role: str = "eks-multus-node", access_key: str = "ASIATESTNODE", hours: float = 6) -> dict[str, str]:
+    """The instance profile's credentials, as IMDS serves them (EC2 user guide, "Retrieve security credentials
+    from instance metadata": the role name under iam/security-credentials/, then a JSON document with Code,
+    AccessKeyId, SecretAccessKey, Token, Expiration). The node agent reads them once per expiry; moto takes any key."""
+    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + hours * 3600))
+    doc = {"Code": "Success", "AccessKeyId": access_key, "SecretAccessKey": "test", "Token": "test", "Expiration": expiry}
+    return {"iam/security-credentials/": role, f"iam/security-credentials/{role}": json.dumps(doc)}
 
 
 def imds_server(port: int, items: Callable[[], dict[str, str]], host: str = "127.0.0.1") -> ThreadingHTTPServer:

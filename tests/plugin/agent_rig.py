@@ -1,10 +1,13 @@
-"""A node's agent on this machine: IMDSv2 stand-in, EC2 CLI stand-in, the agent process, the plugins.
+"""A node's agent on this machine: the HTTP EC2 stand-in, an IMDSv2 stand-in, the agent process, the plugins.
 
-IMDSv2 stand-in answers what the agent reads: the session token (PUT /latest/api/token),
-placement/region, network/interfaces/macs/<mac>/interface-id and the instance profile's
-credentials at iam/security-credentials/<role> (EC2 user guide, "Retrieve security credentials
-from instance metadata": a JSON document with Code, AccessKeyId, SecretAccessKey, Token,
-Expiration). `master` is the loopback, whose MAC maps to the node's ENI.
+EC2 is tests/conformance/ec2_standin.py (moto 5.2.5 plus EC2's documented rules, its docstring cites them),
+run as its own process and reached over HTTP, as the agent reaches EC2 (EKS_MULTUS_EC2_ENDPOINT). Each
+test gets a world of its own in it (a VPC, the multus subnet with its CIDR reservations, ENIs tagged as the
+node role's IAM condition wants), so one stand-in serves a whole module.
+
+IMDSv2 is tests/conformance/node_standin.py's `imds_server`, serving what the agent reads: placement/region,
+network/interfaces/macs/<mac>/interface-id and the instance profile's credentials (node_standin.credentials).
+`master` is the loopback, whose MAC maps to the node's ENI; credential document reads are counted.
 """
 
 from __future__ import annotations
@@ -16,87 +19,135 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import boto3
+
+from tests.conformance.node_standin import credentials, imds_server
 from tests.helpers import ROOT
 
 ASSETS = ROOT / "components" / "core" / "assets"
 AGENT = ASSETS / "eks-multus-eni-agent"
 PLUGIN = ASSETS / "eks-multus-eni-ip"
-STANDIN = Path(__file__).resolve().parent / "ec2_cli_standin.py"
-REGION = "ap-northeast-2"
+REGION = "ap-northeast-2"  # the stand-in's Region (tests/conformance/ec2_standin.py REGION)
 LO_MAC = "00:00:00:00:00:00"
+CLUSTER_TAGS = {"node.k8s.amazonaws.com/no_manage": "true", "kubernetes.io/cluster/eks-multus-test": "owned"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Ec2Standin:
+    """tests/conformance/ec2_standin.py in a process of its own, its control folder, and a boto3 view of it."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        (folder / "out.json").unlink(missing_ok=True)
+        (folder / "setup.json").write_text(json.dumps({"groups": []}))
+        port = free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.log = open(folder / "standin.log", "w")
+        command = [sys.executable, "-m", "tests.conformance.ec2_standin", str(port), str(folder), str(folder / "setup.json")]
+        self.proc = subprocess.Popen([*command, str(folder / "out.json")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 60
+        while not (folder / "out.json").exists() or not (folder / "out.json").stat().st_size:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the EC2 stand-in did not start: " + (folder / "standin.log").read_text())
+            time.sleep(0.1)
+        self.client = boto3.client(
+            "ec2", region_name=REGION, endpoint_url=self.endpoint, aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+    def world(self, enis: dict[str, dict], subnet: str = "100.64.0.0/19", prefix: list[str] = (), explicit: list[str] = ()) -> dict:
+        """A VPC and subnet of their own, the subnet's CIDR reservations, and ENIs {key: {"primary", "limit"}};
+        returns {key: ENI id}. moto keeps overlapping VPCs apart, as EC2 does across VPCs."""
+        vpc = self.client.create_vpc(CidrBlock=subnet.split("/")[0] + "/16")["Vpc"]["VpcId"]
+        subnet_id = self.client.create_subnet(VpcId=vpc, CidrBlock=subnet)["Subnet"]["SubnetId"]
+        for kind, cidrs in (("prefix", prefix), ("explicit", explicit)):
+            for cidr in cidrs:
+                self.client.create_subnet_cidr_reservation(SubnetId=subnet_id, Cidr=cidr, ReservationType=kind)
+        tags = [{"Key": k, "Value": v} for k, v in CLUSTER_TAGS.items()]
+        ids, limits_file = {}, self.folder / "limits.json"
+        limits = json.loads(limits_file.read_text()) if limits_file.exists() else {}
+        for key, spec in enis.items():
+            ids[key] = self.client.create_network_interface(
+                SubnetId=subnet_id,
+                PrivateIpAddress=spec["primary"],
+                TagSpecifications=[{"ResourceType": "network-interface", "Tags": tags}],
+            )["NetworkInterface"]["NetworkInterfaceId"]
+            limits[ids[key]] = spec.get("limit", 10)  # m5.large: 10 IPv4 addresses per ENI
+        limits_file.write_text(json.dumps(limits))
+        return ids
+
+    def _eni(self, eni: str) -> dict:
+        return self.client.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
+
+    def addresses(self, eni: str) -> list[str]:
+        """The ENI's secondary addresses, sorted."""
+        return sorted(a["PrivateIpAddress"] for a in self._eni(eni)["PrivateIpAddresses"] if not a.get("Primary"))
+
+    def prefixes(self, eni: str) -> list[str]:
+        return [p["Ipv4Prefix"] for p in self._eni(eni).get("Ipv4Prefixes", [])]
+
+    def writes(self, eni: str, action: str | None = None) -> list[dict]:
+        """Assign/Unassign attempts on the ENI, in order, each with its outcome ("ok" or EC2's error code)."""
+        path = self.folder / "writes.jsonl"
+        entries = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return [e for e in entries if e["eni"] == eni and action in (None, e["action"])]
+
+    def switch(self, name: str, value: str | None) -> None:
+        path = self.folder / name
+        if value is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(value)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.log.close()
 
 
 class Imds:
-    def __init__(self, eni: str, credentials: bool = True) -> None:
-        self.eni, self.credentials, self.credential_reads = eni, credentials, 0
+    """node_standin's IMDSv2 server with one node's items; counts reads of the credential document."""
+
+    def __init__(self, eni: str, credentials_served: bool = True) -> None:
+        self.eni, self.credentials, self.credential_reads = eni, credentials_served, 0
         rig = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, code: int, body: str) -> None:
-                data = body.encode()
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_PUT(self):
-                ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
-                self._send(200 if ok else 400, "token" if ok else "")
-
-            def do_GET(self):
-                if self.headers.get("X-aws-ec2-metadata-token") != "token":
-                    return self._send(401, "")
-                base = "/latest/meta-data/"
-                item = self.path[len(base) :] if self.path.startswith(base) else ""
-                if item == "placement/region":
-                    return self._send(200, REGION)
-                if item == f"network/interfaces/macs/{LO_MAC}/interface-id":
-                    return self._send(200, rig.eni)
-                if item.startswith("iam/security-credentials/") and rig.credentials:
-                    if item == "iam/security-credentials/":
-                        return self._send(200, "node-role")
+        class Served(dict):
+            def get(self, key, default=None):
+                if key.startswith("iam/security-credentials/") and key != "iam/security-credentials/" and key in self:
                     rig.credential_reads += 1
-                    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600))
-                    doc = {"Code": "Success", "AccessKeyId": "ASIATEST", "SecretAccessKey": "secret", "Token": "t", "Expiration": expiry}
-                    return self._send(200, json.dumps(doc))
-                return self._send(404, "")
+                return super().get(key, default)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        def items() -> dict[str, str]:
+            served = Served({"placement/region": REGION, f"network/interfaces/macs/{LO_MAC}/interface-id": rig.eni})
+            if rig.credentials:
+                served.update(credentials())
+            return served
+
+        self.server = imds_server(0, items)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self) -> None:
         self.server.shutdown()
-
-
-def ec2_state(path: Path, enis: dict[str, dict], subnets: dict | None = None, bucket: dict | None = None) -> None:
-    state = {"subnets": subnets or {}, "enis": enis, "calls": [], "throttleNext": 0}
-    if bucket:
-        state["bucket"] = {**bucket, "tokens": bucket["size"], "at": time.time()}
-    path.write_text(json.dumps(state))
-
-
-def eni(primary: str, subnet: str = "100.64.0.0/19", limit: int = 10) -> dict:
-    return {"subnet": subnet, "limit": limit, "primary": primary, "addresses": [], "prefixes": []}
+        self.server.server_close()
 
 
 class Node:
-    """One node: its agent process (own folder, socket, state) against the shared EC2 state."""
+    """One node: its agent process (own folder, socket, state) against the shared EC2 stand-in."""
 
-    def __init__(self, folder: Path, ec2: Path, eni_id: str, cost: str = "", **config) -> None:
+    def __init__(self, folder: Path, ec2: Ec2Standin, eni_id: str, **config) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder, self.ec2 = folder, ec2
         self.imds = Imds(eni_id)
         self.socket = str(folder / "agent.sock")
-        cli = folder / "aws"
-        cli.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
-        cli.chmod(0o755)
         self.cache = folder / "cni-results"
         self.cache.mkdir(exist_ok=True)
         self.config = {
@@ -112,10 +163,7 @@ class Node:
             "PATH": os.environ["PATH"],
             "EKS_MULTUS_AGENT_CONFIG": str(folder / "agent.json"),
             "EKS_MULTUS_IMDS_ENDPOINT": self.imds.endpoint,
-            "EKS_MULTUS_AWS_CLI": str(cli),
-            "EC2_STANDIN_STATE": str(ec2),
-            "EC2_STANDIN_COST": cost,
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+            "EKS_MULTUS_EC2_ENDPOINT": ec2.endpoint,
         }
         self.proc: subprocess.Popen | None = None
 
@@ -171,10 +219,6 @@ def finish(proc: subprocess.Popen) -> tuple[int, dict | None]:
     out = proc.stdout.read()
     rc = proc.wait(timeout=120)
     return rc, (json.loads(out) if out.strip() else None)
-
-
-def read_ec2(path: Path) -> dict:
-    return json.loads(path.read_text())
 
 
 def chained_conf(addresses: list[str], name: str = "net") -> dict:
