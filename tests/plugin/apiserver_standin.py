@@ -286,7 +286,6 @@ class ApiServer:
         self.nodes[name] = patched
         return 200, copy.deepcopy(patched)
 
-
     def kubelet_status_update(self, name: str) -> None:
         """The kubelet's next status update of the node (see the module docstring)."""
 

@@ -74,7 +74,11 @@ def _holds(expression: str, activation: dict) -> bool:
 
 def admit(policy: dict, obj: dict, old: dict | None = None, namespace: str = "default", extra: dict | None = None) -> str | None:
     """None if admitted (or not matched), else the failing validation's message (messageExpression first)."""
-    request = {"namespace": namespace, "operation": "CREATE" if old is None else "UPDATE", "userInfo": {"username": "someone", **(extra or {})}}
+    request = {
+        "namespace": namespace,
+        "operation": "CREATE" if old is None else "UPDATE",
+        "userInfo": {"username": "someone", **(extra or {})},
+    }
     activation = {"object": celpy.json_to_cel(obj), "oldObject": celpy.json_to_cel(old), "request": celpy.json_to_cel(request)}
     spec = policy["spec"]
     if not all(_holds(c["expression"], activation) for c in spec["matchConditions"]):
@@ -207,7 +211,12 @@ def test_a_pool_that_is_two_enis_on_one_node_group_is_refused():
         flat["eks-multus:vpc"]["secondaryCidr"] = "100.64.0.0/18"
         ns(flat, "nodeGroups")[0]["multusInterfaces"] = ["multus-a", "multus-b"]
         ns(flat, "nodeGroups").append(dict(ns(flat, "nodeGroups")[0], name="second", multusInterfaces=["multus-b"]))
-        ns(flat, "networks")[0]["ipam"] = {"type": "whereabouts", "range": "100.64.0.0/19", "rangeStart": "100.64.30.10", "rangeEnd": "100.64.30.100"}
+        ns(flat, "networks")[0]["ipam"] = {
+            "type": "whereabouts",
+            "range": "100.64.0.0/19",
+            "rangeStart": "100.64.30.10",
+            "rangeEnd": "100.64.30.100",
+        }
         ns(flat, "networks").append(
             {
                 "name": "on-b",
@@ -254,7 +263,10 @@ def prod_policy() -> dict:
         ('[{"name": "ipvlan-a"}]', 1),
         ('[{"name": "ipvlan-a", "namespace": "default", "interface": "net1", "ips": ["100.64.30.10/19"]}]', 1),
         ('[{"Name":"ipvlan-a","Namespace":"default"}]', 1),
-        ('[{"name": "ipvlan-a", "cni-args": {"foo": "bar"}, "bandwidth": {"ingressRate": 100}}, {"name": "ipvlan-a", "interface": "net2"}]', 2),
+        (
+            '[{"name": "ipvlan-a", "cni-args": {"foo": "bar"}, "bandwidth": {"ingressRate": 100}}, {"name": "ipvlan-a", "interface": "net2"}]',
+            2,
+        ),
         ('[{"name": "ipvlan-a", "portMappings": [{"hostPort": 8080, "containerPort": 80}]}]', 1),
         ('[{"name": "ipvlan-a", "namespace": "other"}]', 0),
         ('[{"namespace": "default", "name": "direct"}]', 0),
@@ -342,7 +354,9 @@ REMOVER = {"username": "system:serviceaccount:kube-system:eks-multus-taint-remov
 
 
 def _status_policy() -> dict:
-    (policy,) = [o for o in taint_remover_policies() if o["kind"] == "ValidatingAdmissionPolicy" and o["metadata"]["name"].endswith("-node-status")]
+    (policy,) = [
+        o for o in taint_remover_policies() if o["kind"] == "ValidatingAdmissionPolicy" and o["metadata"]["name"].endswith("-node-status")
+    ]
     assert policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"] == ["nodes/status"]
     return policy
 
