@@ -78,6 +78,15 @@ class IpvlanMode(StrEnum):
     """Layer 3 with netfilter on the node."""
 
 
+class AddressRequest(StrEnum):
+    """What admission does with a pod on a routable network that does not ask for its address as a resource."""
+
+    REQUIRE = "require"
+    """Refuse it, naming the resource and the quantity to add."""
+    WARN = "warn"
+    """Admit it with a warning (the scheduler does not count its address)."""
+
+
 class MultusLogLevel(StrEnum):
     """Log level of the Multus daemon."""
 
@@ -307,6 +316,8 @@ class NetworkArgs(TypedDict):
     """ipvlan: allow host-local or static IPAM on a master several nodes carry (default false)."""
     eni_ip_assignment: NotRequired[bool]
     """ipvlan: chain eks-multus-eni-ip so EC2 routes the pod's address to its node's ENI (default true)."""
+    address_request: NotRequired[AddressRequest]
+    """ipvlan, routable: `require` refuses a pod that does not ask for its address as a resource, `warn` only warns (default require)."""
     device: NotRequired[str]
     """host-device: interface to move into the pod (or resourceName)."""
     resource_name: NotRequired[str]

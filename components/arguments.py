@@ -39,6 +39,7 @@ NETWORK_RULES: tuple[Rule, ...] = (
     rules._existing_namespaces,
     rules._ipvlan_mode_per_master,
     rules._host_device_takes_ipvlan_master,
+    rules.address_resource_issues,
 )
 
 

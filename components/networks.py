@@ -4,6 +4,7 @@ import pulumi
 
 from .args import NetworkAttachmentsArgs
 from .arguments import NAMESPACE_RULES, NETWORK_RULES, sections_model
+from .core.address_resources import address_resource_objects
 from .core.agent_manifests import eni_agent_objects
 from .core.manifests import created_namespaces, nad_object, namespace_object
 from .core.model import StackConfig
@@ -35,6 +36,9 @@ class NetworkAttachments(pulumi.ComponentResource):
         # The node agent that makes the networks' pod addresses routable (issue 14): on the nodes the
         # networks run on, so only when the node groups are given.
         register_all(name, eni_agent_objects(cfg), pulumi.ResourceOptions(parent=self))
+        # Routable addresses as node resources (issue 14 item 3): the capacity the taint remover advertises
+        # and the policy that makes a pod ask for its addresses.
+        register_all(name, address_resource_objects(cfg), pulumi.ResourceOptions(parent=self))
         self.register_outputs({})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from .core.address_resources import address_resource
 from .core.model import StackConfig
 from .core.scheduling import network_tolerations
 from .core.userdata import network_node_selector
@@ -34,6 +35,8 @@ def export_outputs(cfg: StackConfig, platform: MultusPlatform) -> None:
                 "annotation": f"{n.namespace}/{n.name}",
                 "nodeSelector": network_node_selector(cfg, n),
                 "tolerations": network_tolerations(cfg, n),
+                # The extended resource a pod on it asks for one of per attachment (address_resources.py).
+                **({"addressResource": address_resource(cfg, n)} if address_resource(cfg, n) else {}),
             }
             for n in cfg.networks
         },

@@ -20,10 +20,10 @@ import json
 
 from . import images
 from .cni import uses_eni_ip
-from .hardening import pod_security_context, privileged, waive
-from .manifests import _TOLERATE_ALL, CHECKSUM_ANNOTATION, _image_waivers, _meta, checksum
+from .hardening import pod_security_context, privileged
+from .manifests import _meta, node_daemonset
 from .model import EniPrefixIpam, IpvlanNetwork, StackConfig
-from .userdata import LABEL_PREFIX, asset
+from .userdata import asset
 
 AGENT = "eks-multus-eni-agent"
 HOST_DIR = "/run/eks-multus/agent"
@@ -67,57 +67,44 @@ def eni_agent_objects(cfg: StackConfig) -> list[dict]:
         f"mkdir -p /host{HOST_DIR} && cp /program/{AGENT} /host{HOST_DIR}/{AGENT} && cp /program/agent.json /host{HOST_DIR}/agent.json "
         f"&& exec chroot /host env EKS_MULTUS_AGENT_CONFIG={HOST_DIR}/agent.json /usr/bin/python3 {HOST_DIR}/{AGENT}"
     )
-    daemonset = {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": _meta(AGENT, labels=labels),
-        "spec": {
-            "selector": {"matchLabels": {"name": AGENT}},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {
-                "metadata": {"labels": {"name": AGENT, **labels}, "annotations": {CHECKSUM_ANNOTATION: checksum(program + conf)}},
-                "spec": {
-                    "hostNetwork": True,
-                    "automountServiceAccountToken": False,
-                    "priorityClassName": "system-node-critical",
-                    "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
-                    "tolerations": _TOLERATE_ALL,
-                    "terminationGracePeriodSeconds": 10,
-                    "securityContext": pod_security_context(),
-                    "containers": [
-                        {
-                            "name": "agent",
-                            "image": images.TAINT_REMOVER_PYTHON,
-                            "command": ["/bin/sh", "-c", start],
-                            "resources": {
-                                "requests": {"cpu": "100m", "memory": "128Mi"},
-                                "limits": {"cpu": AGENT_CPU, "memory": AGENT_MEMORY},
-                            },
-                            # chroot into the host, as Multus thick does; with the host's root mounted a
-                            # narrower context would not contain it any better.
-                            "securityContext": {**privileged(), "readOnlyRootFilesystem": True},
-                            "terminationMessagePolicy": "FallbackToLogsOnError",
-                            "volumeMounts": [
-                                {"name": "program", "mountPath": "/program", "readOnly": True},
-                                {"name": "host", "mountPath": "/host", "mountPropagation": "HostToContainer"},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {
-                            "name": "program",
-                            "configMap": {
-                                "name": AGENT,
-                                "items": [{"key": AGENT, "path": AGENT}, {"key": "agent.json", "path": "agent.json"}],
-                            },
-                        },
-                        {"name": "host", "hostPath": {"path": "/", "type": "Directory"}},
-                    ],
-                },
+    container = {
+        "name": "agent",
+        "image": images.TAINT_REMOVER_PYTHON,
+        "command": ["/bin/sh", "-c", start],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": AGENT_CPU, "memory": AGENT_MEMORY},
+        },
+        # chroot into the host, as Multus thick does; with the host's root mounted a
+        # narrower context would not contain it any better.
+        "securityContext": {**privileged(), "readOnlyRootFilesystem": True},
+        "volumeMounts": [
+            {"name": "program", "mountPath": "/program", "readOnly": True},
+            {"name": "host", "mountPath": "/host", "mountPropagation": "HostToContainer"},
+        ],
+    }
+    volumes = [
+        {
+            "name": "program",
+            "configMap": {
+                "name": AGENT,
+                "items": [{"key": AGENT, "path": AGENT}, {"key": "agent.json", "path": "agent.json"}],
             },
         },
-    }
+        {"name": "host", "hostPath": {"path": "/", "type": "Directory"}},
+    ]
+    daemonset = node_daemonset(
+        AGENT,
+        labels,
+        program + conf,
+        container,
+        volumes,
+        service_account=None,
+        grace_seconds=10,
+        security_context=pod_security_context(),
+        waivers=AGENT_WAIVERS,
+    )
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(AGENT, labels=labels), "data": {AGENT: program, "agent.json": conf}},
-        waive(daemonset, AGENT_WAIVERS | _image_waivers(images.TAINT_REMOVER_PYTHON)),
+        daemonset,
     ]

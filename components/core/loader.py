@@ -61,6 +61,10 @@ REFUSED_KEYS = {
         "host-device moves the whole ENI into the pod, whose addresses are then the ENI's own; there is nothing to assign",
         "remove eniIpAssignment from this network",
     ),
+    (HostDeviceNetwork, "addressRequest"): (
+        "host-device moves the whole ENI into the pod; it takes no address of an ENI the node keeps",
+        "remove addressRequest from this network",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from . import images
+from .address_resources import CAPACITY_CONFIG, CAPACITY_KEY, OUR_RESOURCE_PATTERN
 from .cni import nad_config, to_spec_config
 from .hardening import pod_security_context, privileged, restricted, root_without_privilege, waive
 from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
@@ -57,6 +58,56 @@ _TOLERATE_ALL = [{"operator": "Exists", "effect": "NoSchedule"}, {"operator": "E
 
 def checksum(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def node_daemonset(
+    name: str,
+    labels: dict[str, str],
+    config_text: str,
+    container: Obj,
+    volumes: list[Obj],
+    *,
+    service_account: str | None,
+    grace_seconds: int,
+    security_context: Obj,
+    waivers: dict[str, str],
+) -> Obj:
+    """A DaemonSet on every multus node, as eks-multus runs its node programs (review finding D3).
+
+    The same skeleton for the ENI agent and the taint remover: host network, node-critical priority,
+    the multus-node selector, tolerating every taint (both must run before the startup taint is
+    lifted), one container that logs its last lines as the termination message, a config checksum that
+    rolls the pods when the program or its config changes, and no service-account token unless the
+    program talks to the API server. The caller gives the container, volumes, pod security context and
+    checkov waivers (with their reasons)."""
+    spec: Obj = {"hostNetwork": True}
+    if service_account is None:
+        spec["automountServiceAccountToken"] = False
+    else:
+        spec["serviceAccountName"] = service_account
+    spec |= {
+        "priorityClassName": "system-node-critical",
+        "nodeSelector": dict(MULTUS_NODE_SELECTOR),
+        "tolerations": _TOLERATE_ALL,
+        "terminationGracePeriodSeconds": grace_seconds,
+        "securityContext": security_context,
+        "containers": [{**container, "terminationMessagePolicy": "FallbackToLogsOnError"}],
+        "volumes": volumes,
+    }
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": _meta(name, labels=labels),
+        "spec": {
+            "selector": {"matchLabels": {"name": name}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {
+                "metadata": {"labels": {"name": name, **labels}, "annotations": {CHECKSUM_ANNOTATION: checksum(config_text)}},
+                "spec": spec,
+            },
+        },
+    }
+    return waive(daemonset, waivers | _image_waivers(container["image"]))
 
 
 def _meta(name: str, namespace: str | None = NAMESPACE, labels: dict[str, str] | None = None, **extra: Any) -> Obj:
@@ -681,6 +732,8 @@ TAINT_REMOVER = "eks-multus-taint-remover"
 TAINT_REMOVER_ASSET = "eks-multus-taint-remover"
 TAINT_REMOVER_USER = f"system:serviceaccount:{NAMESPACE}:{TAINT_REMOVER}"
 TAINT_REMOVER_PROGRAM_DIR = "/opt/eks-multus"
+CAPACITY_DIR = "/etc/eks-multus/capacity"
+"""Where the taint remover reads the address capacity per node group (address_resources.py)."""
 EVENT_NAMESPACE = "default"
 """Where node events go: the kubelet's own node events use `default`, and `kubectl describe node` lists a node's events from any namespace."""
 NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"
@@ -716,6 +769,40 @@ def node_policy_expressions() -> dict[str, str]:
         "restUnchanged": " && ".join(
             [_unchanged("metadata", f) for f in ("labels", "finalizers", "ownerReferences")]
             + [_unchanged("spec", f) for f in NODE_SPEC_FIELDS]
+        ),
+    }
+
+
+NODE_STATUS_FIELDS = (
+    "allocatable",
+    "phase",
+    "conditions",
+    "addresses",
+    "daemonEndpoints",
+    "nodeInfo",
+    "images",
+    "volumesInUse",
+    "volumesAttached",
+    "config",
+)
+"""NodeStatus fields but `capacity` that every supported Kubernetes (1.30 on) has (k8s.io/api core/v1 NodeStatus);
+a CEL reference to a field the cluster's schema lacks would not compile."""
+
+
+def node_status_policy_expressions() -> dict[str, str]:
+    """CEL of the node-status policy: the remover may change only its own address resources in status.capacity.
+
+    Nodes are the one kind whose status subresource keeps metadata changes (pkg/registry/core/node/strategy.go:
+    the status strategy resets only spec), so metadata is checked too."""
+    ours = _cel(OUR_RESOURCE_PATTERN)
+    return {
+        "newCapacity": "has(object.status.capacity) ? object.status.capacity : {}",
+        "oldCapacity": "has(oldObject.status.capacity) ? oldObject.status.capacity : {}",
+        "onlyOurCapacity": f"variables.newCapacity.all(k, k.matches({ours}) || (k in variables.oldCapacity && variables.oldCapacity[k] == variables.newCapacity[k]))"
+        f" && variables.oldCapacity.all(k, k.matches({ours}) || k in variables.newCapacity)",
+        "restUnchanged": " && ".join(
+            [_unchanged("metadata", f) for f in ("labels", "annotations", "finalizers", "ownerReferences")]
+            + [_unchanged("status", f) for f in NODE_STATUS_FIELDS]
         ),
     }
 
@@ -774,6 +861,26 @@ def taint_remover_policies() -> list[Obj]:
         [{"name": n, "expression": cel[n]} for n in ("oldTaints", "newTaints")],
         [{"expression": cel[n], "message": message, "reason": "Forbidden"} for n, message in node_rules],
     )
+    status_cel = node_status_policy_expressions()
+    node_status = _policy(
+        f"{TAINT_REMOVER}-node-status",
+        "nodes/status",
+        "UPDATE",
+        [{"name": n, "expression": status_cel[n]} for n in ("newCapacity", "oldCapacity")],
+        [
+            {"expression": cel["ownNode"], "message": "the taint remover may change only the node its pod runs on", "reason": "Forbidden"},
+            {
+                "expression": status_cel["onlyOurCapacity"],
+                "message": "the taint remover may change only the eks-multus.io address resources in status.capacity",
+                "reason": "Forbidden",
+            },
+            {
+                "expression": status_cel["restUnchanged"],
+                "message": "the taint remover may not change node metadata or any status field but status.capacity",
+                "reason": "Forbidden",
+            },
+        ],
+    )
     events = _policy(
         f"{TAINT_REMOVER}-events",
         "events",
@@ -787,7 +894,7 @@ def taint_remover_policies() -> list[Obj]:
             }
         ],
     )
-    return nodes + events
+    return nodes + node_status + events
 
 
 def taint_remover_program() -> str:
@@ -818,56 +925,53 @@ def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
         {"name": "EKS_MULTUS_MULTUS_CONFIG", "value": MULTUS_CONFIG_FILE},
         {"name": "EKS_MULTUS_STATUS_ANNOTATION", "value": STATUS_ANNOTATION},
         {"name": "EKS_MULTUS_EVENT_NAMESPACE", "value": EVENT_NAMESPACE},
+        {"name": "EKS_MULTUS_CAPACITY_FILE", "value": f"{CAPACITY_DIR}/{CAPACITY_KEY}"},
     ]
     cni_dir = MULTUS_CONFIG_FILE.rsplit("/", 1)[0]
-    daemonset = {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": _meta(TAINT_REMOVER, labels=labels),
-        "spec": {
-            "selector": {"matchLabels": {"name": TAINT_REMOVER}},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {
-                "metadata": {"labels": {"name": TAINT_REMOVER, **labels}, "annotations": {CHECKSUM_ANNOTATION: checksum(program)}},
-                "spec": {
-                    # The host's network namespace, so /sys/class/net lists the node's links.
-                    "hostNetwork": True,
-                    "serviceAccountName": TAINT_REMOVER,
-                    "priorityClassName": "system-node-critical",
-                    "nodeSelector": {f"{LABEL_PREFIX}/multus": "true"},
-                    "tolerations": _TOLERATE_ALL,
-                    "terminationGracePeriodSeconds": 5,
-                    "securityContext": pod_security_context(non_root=True),
-                    "containers": [
-                        {
-                            "name": "taint-remover",
-                            "image": images.TAINT_REMOVER_PYTHON,
-                            "command": ["python3", f"{TAINT_REMOVER_PROGRAM_DIR}/{TAINT_REMOVER}"],
-                            "env": env,
-                            "resources": _guaranteed("20m", "48Mi"),
-                            "securityContext": restricted(),
-                            "terminationMessagePolicy": "FallbackToLogsOnError",
-                            "volumeMounts": [
-                                {"name": "program", "mountPath": TAINT_REMOVER_PROGRAM_DIR, "readOnly": True},
-                                {"name": "status", "mountPath": STATUS_DIR, "readOnly": True},
-                                {"name": "cni-net-dir", "mountPath": cni_dir, "readOnly": True},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "program", "configMap": {"name": TAINT_REMOVER, "items": [{"key": TAINT_REMOVER, "path": TAINT_REMOVER}]}},
-                        _host_path("status", STATUS_DIR, "DirectoryOrCreate"),
-                        _host_path("cni-net-dir", cni_dir, "DirectoryOrCreate"),
-                    ],
-                },
-            },
-        },
+    container = {
+        "name": "taint-remover",
+        "image": images.TAINT_REMOVER_PYTHON,
+        "command": ["python3", f"{TAINT_REMOVER_PROGRAM_DIR}/{TAINT_REMOVER}"],
+        "env": env,
+        "resources": _guaranteed("20m", "48Mi"),
+        "securityContext": restricted(),
+        "volumeMounts": [
+            {"name": "program", "mountPath": TAINT_REMOVER_PROGRAM_DIR, "readOnly": True},
+            {"name": "status", "mountPath": STATUS_DIR, "readOnly": True},
+            {"name": "cni-net-dir", "mountPath": cni_dir, "readOnly": True},
+            {"name": "capacity", "mountPath": CAPACITY_DIR, "readOnly": True},
+        ],
     }
+    volumes = [
+        {"name": "program", "configMap": {"name": TAINT_REMOVER, "items": [{"key": TAINT_REMOVER, "path": TAINT_REMOVER}]}},
+        _host_path("status", STATUS_DIR, "DirectoryOrCreate"),
+        _host_path("cni-net-dir", cni_dir, "DirectoryOrCreate"),
+        # Made by NetworkAttachments when a network is routable; optional, so the remover runs without it.
+        {"name": "capacity", "configMap": {"name": CAPACITY_CONFIG, "optional": True}},
+    ]
+    # The host's network namespace, so /sys/class/net lists the node's links.
+    daemonset = node_daemonset(
+        TAINT_REMOVER,
+        labels,
+        program,
+        container,
+        volumes,
+        service_account=TAINT_REMOVER,
+        grace_seconds=5,
+        security_context=pod_security_context(non_root=True),
+        waivers=TAINT_REMOVER_WAIVERS,
+    )
     return [
         *taint_remover_policies(),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TAINT_REMOVER, labels=labels), "data": {TAINT_REMOVER: program}},
         _service_account(TAINT_REMOVER),
-        _cluster_role(TAINT_REMOVER, [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]),
+        _cluster_role(
+            TAINT_REMOVER,
+            [
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
+                {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
+            ],
+        ),
         _binding(TAINT_REMOVER, TAINT_REMOVER, TAINT_REMOVER),
         waive(
             {
@@ -888,7 +992,7 @@ def taint_remover_objects(cfg: StackConfig) -> list[Obj]:
             },
             TAINT_REMOVER_EVENTS_WAIVERS,
         ),
-        waive(daemonset, TAINT_REMOVER_WAIVERS | _image_waivers(images.TAINT_REMOVER_PYTHON)),
+        daemonset,
     ]
 
 

@@ -244,6 +244,9 @@ class IpvlanNetwork(NetworkBase):
     allow_host_local_on_multiple_nodes: bool = False
     eni_ip_assignment: bool = True
     """Chain eks-multus-eni-ip so EC2 routes the pod's address to its node's ENI."""
+    address_request: Literal["require", "warn"] = "require"
+    """A routable network's pods must ask for their address as an extended resource (address_resources.py):
+    `require` refuses a pod that does not, `warn` admits it with a warning."""
 
 
 class HostDeviceNetwork(NetworkBase):

@@ -224,5 +224,16 @@ def capacity_text(cfg: StackConfig) -> str:
             )
             for name, mode, routable in eni.networks:
                 shared = " (shared by every per-pod network on this ENI)" if mode == "per-pod" else ""
-                lines.append(f"      {name}: {mode}, routable addresses per node {routable}{shared}")
+                lines.append(f"      {name}: {mode}, routable addresses per node {routable}{shared}{_scheduled_as(cfg, name)}")
     return "\n".join(lines) + "\n"
+
+
+def _scheduled_as(cfg: StackConfig, ref: str) -> str:
+    """How the scheduler sees the network's addresses (address_resources.py), for the capacity print."""
+    from .address_resources import routable_networks
+
+    r = next((r for r in routable_networks(cfg) if r.ref == ref), None)
+    if r is None:
+        return ""
+    asks = "pods must ask for it" if r.network.address_request == "require" else "pods without it are admitted with a warning"
+    return f"; node resource {r.resource} ({asks})"

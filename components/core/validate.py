@@ -19,6 +19,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from pydantic.alias_generators import to_camel
 
+from .address_resources import address_resource_issues
 from .addresses import eni_address_issues
 from .egress import no_nat_issues
 from .errors import ConfigIssue
@@ -105,6 +106,8 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
     # Prefix mode (issue 14 item 2).
     for check in (eni_prefix_issues,):
         issues.extend(check(cfg))
+    # Routable addresses as scheduling resources (issue 14 item 3).
+    issues.extend(address_resource_issues(cfg))
     return issues
 
 

@@ -43,7 +43,12 @@ pod = k8s.core.v1.Pod(
                     "name": "network-multitool",
                     "image": image,
                     "command": ["sh", "-c", "trap : TERM INT; sleep infinity & wait"],
-                    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+                    # One routable address of the node's ENI when the network is routable: the scheduler
+                    # then places the pod only on a node with one free.
+                    "resources": {
+                        "requests": {"cpu": "10m", "memory": "32Mi"},
+                        "limits": {"memory": "64Mi", **({net["addressResource"]: "1"} if net.get("addressResource") else {})},
+                    },
                 }
             ],
         }

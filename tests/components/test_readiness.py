@@ -107,9 +107,13 @@ def test_remover_program_ships_in_a_config_map_and_rolls_the_pods_on_change():
     assert command == ["python3", f"{mount['mountPath']}/{TAINT_REMOVER}"]
 
 
-def test_rbac_is_get_and_patch_nodes_and_create_events_in_default():
+def test_rbac_is_get_and_patch_nodes_patch_their_status_and_create_events_in_default():
     objs = _objects("dev")
-    assert objs[("ClusterRole", None, TAINT_REMOVER)]["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]
+    assert objs[("ClusterRole", None, TAINT_REMOVER)]["rules"] == [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
+        # the address capacity, through the status subresource (address_resources.py)
+        {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
+    ]
     subject = [{"kind": "ServiceAccount", "name": TAINT_REMOVER, "namespace": "kube-system"}]
     assert objs[("ClusterRoleBinding", None, TAINT_REMOVER)]["subjects"] == subject
     role = objs[("Role", "default", f"{TAINT_REMOVER}-events")]
@@ -119,14 +123,14 @@ def test_rbac_is_get_and_patch_nodes_and_create_events_in_default():
 
 def test_policies_are_bound_deny_fail_closed_and_match_only_the_remover():
     objs = _objects("dev")
-    for kind in ("nodes", "events"):
-        name = f"{TAINT_REMOVER}-{kind}"
+    for kind, suffix in (("nodes", "nodes"), ("nodes/status", "node-status"), ("events", "events")):
+        name = f"{TAINT_REMOVER}-{suffix}"
         policy = objs[("ValidatingAdmissionPolicy", None, name)]
         binding = objs[("ValidatingAdmissionPolicyBinding", None, name)]
         assert binding["spec"] == {"policyName": name, "validationActions": ["Deny"]}
         assert policy["spec"]["failurePolicy"] == "Fail"
         (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
-        assert rule["resources"] == [kind] and rule["operations"] == (["UPDATE"] if kind == "nodes" else ["CREATE"])
+        assert rule["resources"] == [kind] and rule["operations"] == (["CREATE"] if kind == "events" else ["UPDATE"])
         (condition,) = policy["spec"]["matchConditions"]
         assert condition["expression"] == "request.userInfo.username == 'system:serviceaccount:kube-system:eks-multus-taint-remover'"
 
@@ -139,8 +143,9 @@ def test_remover_waits_for_its_admission_policies():
         r.urn
         for t in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
         for r in of_type(result, f"kubernetes:admissionregistration.k8s.io/v1:{t}")
+        if urns[r.parent].type == "eks-multus:index:ReadinessGate"  # the pods' address policy is NetworkAttachments'
     }
-    assert len(policy_urns) == 4 and policy_urns <= set(ds.dependencies)
+    assert len(policy_urns) == 6 and policy_urns <= set(ds.dependencies)
     assert urns[ds.parent].type == "eks-multus:index:ReadinessGate"
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from components.core.userdata import node_labels
 from plan.mocks import PlanMocks, fake_kubeconfig
+from plan.render import kubernetes_objects
 from plan.runner import ProgramError, run_program
 from tests.components.plan_index import of_type
 from tests.helpers import ROOT, load, planned
@@ -74,3 +75,29 @@ def test_the_pod_tolerates_the_taints_of_the_nodes_that_carry_its_network():
     assert pod.inputs["spec"]["tolerations"] == outputs["networks"]["telco/media"]["tolerations"]
     assert pod.inputs["spec"]["nodeSelector"] == {"subnet.eks-multus.io/media": "true"}
     assert pod.inputs["metadata"]["namespace"] == "telco"
+
+
+@pytest.mark.parametrize(
+    ("stack", "network", "resource"),
+    [("prod", "default/ipvlan-c", "addresses.eks-multus.io/multus-c"), ("dev", None, "addresses.eks-multus.io/ens6")],
+)
+def test_the_pod_asks_for_its_address_and_passes_the_platforms_policy(stack, network, resource):
+    """The workload's pod against the very policy the platform's plan registers (CEL as in tests/pure)."""
+    policy_check = pytest.importorskip("tests.pure.test_address_resources")
+    outputs = dict(planned(stack).outputs, kubeconfig="k")
+    ref = f"o/eks-multus/{stack}"
+    flat = {"eks-multus-workload:platformStack": ref, **({"eks-multus-workload:network": network} if network else {})}
+    result = run_program(
+        flat, stack, main=MAIN, project="eks-multus-workload", mocks=PlanMocks("ap-northeast-2", stack_references={ref: outputs})
+    )
+    (pod,) = of_type(result, "kubernetes:core/v1:Pod")
+    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": pod.inputs["metadata"], "spec": pod.inputs["spec"]}
+    assert obj["spec"]["containers"][0]["resources"]["limits"][resource] == "1"
+    (policy,) = [
+        o
+        for o in kubernetes_objects(planned(stack))
+        if o["kind"] == "ValidatingAdmissionPolicy" and o["metadata"]["name"].startswith("eks-multus-address-requests")
+    ]
+    assert policy_check.admit(policy, obj) is None
+    del obj["spec"]["containers"][0]["resources"]["limits"][resource]
+    assert resource in policy_check.admit(policy, obj)

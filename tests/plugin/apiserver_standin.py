@@ -16,7 +16,23 @@ real server, not our program:
   dropped (`pkg/registry/core/node/strategy.go`, PrepareForUpdate keeps the old
   status). Every accepted change bumps resourceVersion.
   Strategic merge patch is not implemented (415): the remover does not use it.
+- `PATCH /api/v1/nodes/<name>/status` (the status subresource, as in the Kubernetes
+  task "Advertise Extended Resources for a Node"): the same patch handling, but the
+  node status strategy keeps the old `spec` (pkg/registry/core/node/strategy.go,
+  nodeStatusStrategy.PrepareForUpdate: `newNode.Spec = oldNode.Spec`) and, unlike most
+  kinds, does not reset metadata, so label and annotation changes stick.
 - `POST /api/v1/namespaces/<ns>/events`: 201 with the event.
+
+Two kubelet behaviours on a node's extended resources, for tests that need the
+node's side:
+- `kubelet_status_update`: the MachineInfo status setter
+  (pkg/kubelet/nodestatus/setters.go) drops allocatable extended resources that
+  are no longer in capacity and sets allocatable = capacity for the rest (no
+  reservation applies to extended resources), keeping capacity keys it does not own.
+- `kubelet_reregister`: when the kubelet registers a node that exists already and
+  its device-manager checkpoint is gone, it sets every extended resource's capacity
+  and allocatable to 0 (pkg/kubelet/kubelet_node_status.go reconcileExtendedResource,
+  cm/devicemanager ShouldResetExtendedResourceCapacity: no checkpoint files).
 
 Every admitted node update is kept as (old, new, user) so a test can run the
 ValidatingAdmissionPolicy against exactly what the program sent.
@@ -164,6 +180,7 @@ class Admitted:
     old: dict
     new: dict
     user: str
+    subresource: str = ""
 
 
 @dataclass
@@ -219,6 +236,16 @@ class ApiServer:
             if method == "PATCH":
                 return self._patch(name, node, headers.get("content-type", ""), body)
             return 405, _status(405, "MethodNotAllowed", f"{method} is not supported here")
+        if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 5 and parts[4] == "status":
+            name = parts[3]
+            node = self.nodes.get(name)
+            if node is None:
+                return 404, _status(404, "NotFound", f'nodes "{name}" not found')
+            if method == "GET":
+                return 200, copy.deepcopy(node)
+            if method == "PATCH":
+                return self._patch(name, node, headers.get("content-type", ""), body, subresource="status")
+            return 405, _status(405, "MethodNotAllowed", f"{method} is not supported here")
         if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 5 and parts[4] == "events" and method == "POST":
             event = copy.deepcopy(body)
             event.setdefault("metadata", {})["namespace"] = parts[3]
@@ -226,7 +253,7 @@ class ApiServer:
             return 201, event
         return 404, _status(404, "NotFound", f"the server could not find the requested resource ({path})")
 
-    def _patch(self, name: str, node: dict, content_type: str, body: Any) -> tuple[int, dict]:
+    def _patch(self, name: str, node: dict, content_type: str, body: Any, subresource: str = "") -> tuple[int, dict]:
         if self.before_patch is not None:
             hook, self.before_patch = self.before_patch, None
             hook(self, name)
@@ -250,11 +277,50 @@ class ApiServer:
                 "Conflict",
                 f'Operation cannot be fulfilled on nodes "{name}": the object has been modified; please apply your changes to the latest version and try again',
             )
-        patched["status"] = copy.deepcopy(node.get("status", {}))
+        if subresource == "status":
+            patched["spec"] = copy.deepcopy(node.get("spec", {}))
+        else:
+            patched["status"] = copy.deepcopy(node.get("status", {}))
         patched["metadata"]["resourceVersion"] = self._next_rv()
-        self.admitted.append(Admitted(copy.deepcopy(node), copy.deepcopy(patched), "token"))
+        self.admitted.append(Admitted(copy.deepcopy(node), copy.deepcopy(patched), "token", subresource))
         self.nodes[name] = patched
         return 200, copy.deepcopy(patched)
+
+    def kubelet_status_update(self, name: str) -> None:
+        """The kubelet's next status update of the node (see the module docstring)."""
+
+        def mutate(node: dict) -> None:
+            status = node.setdefault("status", {})
+            capacity = status.setdefault("capacity", {})
+            allocatable = status.setdefault("allocatable", {})
+            for key in [k for k in allocatable if is_extended_resource(k) and k not in capacity]:
+                del allocatable[key]
+            for key, value in capacity.items():
+                if is_extended_resource(key):
+                    allocatable[key] = value
+
+        self.change_node(name, mutate)
+
+    def kubelet_reregister(self, name: str, checkpoint_present: bool) -> None:
+        """The kubelet starting again on an existing node (see the module docstring)."""
+
+        def mutate(node: dict) -> None:
+            status = node.setdefault("status", {})
+            if checkpoint_present:
+                return
+            for field_name in ("capacity", "allocatable"):
+                values = status.setdefault(field_name, {})
+                for key in list(values):
+                    if is_extended_resource(key):
+                        values[key] = "0"
+
+        self.change_node(name, mutate)
+
+
+def is_extended_resource(name: str) -> bool:
+    """v1helper.IsExtendedResourceName for the names a node carries: a domain prefix outside kubernetes.io
+    (cpu, memory, pods, ephemeral-storage, hugepages-2Mi and attachable-volumes-* have none)."""
+    return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
 
 
 def _status(code: int, reason: str, message: str) -> dict:

@@ -48,8 +48,10 @@ def test_plan_prints_a_tree_and_counts():
     assert done.returncode == 0, done.stderr
     assert "pulumi:pulumi:Stack" in done.stdout and "eks-multus:index:MultusNodeGroup" in done.stdout
     # The second zone (control plane only) adds its private and public subnets, route table and associations.
-    assert "Resources: 71 to create" in done.stdout  # + the ENI agent's ConfigMap and DaemonSet (issue 14)
-    assert "    aws: 41" in done.stdout and "    kubernetes: 21" in done.stdout and "    pulumi: 1" in done.stdout
+    # + the ENI agent's ConfigMap and DaemonSet (issue 14); + the address capacity ConfigMap, the pods' address
+    # policy and binding, and the taint remover's node-status policy and binding (issue 14 item 3).
+    assert "Resources: 76 to create" in done.stdout
+    assert "    aws: 41" in done.stdout and "    kubernetes: 26" in done.stdout and "    pulumi: 1" in done.stdout
 
 
 def test_bad_config_exits_1_with_key_named_errors_and_no_traceback(tmp_path):
