@@ -86,6 +86,13 @@ def eni(primary: str, subnet: str = "100.64.0.0/19", limit: int = 10) -> dict:
     return {"subnet": subnet, "limit": limit, "primary": primary, "addresses": [], "prefixes": []}
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on, for one agent (each test node has its own)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class Node:
     """One node: its agent process (own folder, socket, state) against the shared EC2 state."""
 
@@ -99,7 +106,9 @@ class Node:
         cli.chmod(0o755)
         self.cache = folder / "cni-results"
         self.cache.mkdir(exist_ok=True)
+        self.port = free_port()
         self.config = {
+            "port": self.port,
             "socket": self.socket,
             "stateFile": str(folder / "state.json"),
             "cacheDirs": [str(self.cache)],
@@ -159,7 +168,7 @@ class Node:
             "CNI_CONTAINERID": container,
             "CNI_IFNAME": ifname,
             "CNI_NETNS": netns,
-            "EKS_MULTUS_AGENT_SOCKET": self.socket,
+            "EKS_MULTUS_AGENT_PORT": str(self.port),
         }
         proc = subprocess.Popen([str(role)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
         proc.stdin.write(json.dumps(conf))
