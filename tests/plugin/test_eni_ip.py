@@ -174,7 +174,7 @@ def test_the_relay_frames_its_whole_invocation(tmp_path):
         conn.close()
 
     server, port = _listener(record)
-    conf = '{"cniVersion": "1.0.0", "name": "n\u00e9t"}\n'
+    conf = '{"cniVersion": "1.0.0", "name": "n\u00e9t", "pad": "' + "x" * 200_000 + '"}\n'  # read in blocks, whole
     env = {"EKS_MULTUS_AGENT_PORT": str(port), "CNI_ARGS": "K8S_POD_NAME=p;K8S_POD_NAMESPACE=d"}
     done = subprocess.run(
         [str(PLUGIN)], input=conf.encode(), capture_output=True, env={"PATH": os.environ["PATH"], "CNI_COMMAND": "ADD", **env}
