@@ -22,7 +22,7 @@ from . import images
 from .cni import uses_eni_ip
 from .hardening import pod_security_context, privileged, waive
 from .manifests import _TOLERATE_ALL, CHECKSUM_ANNOTATION, _image_waivers, _meta, checksum
-from .model import EniPrefixIpam, IpvlanNetwork, StackConfig
+from .model import AGENT_PORT, EniPrefixIpam, IpvlanNetwork, StackConfig
 from .userdata import LABEL_PREFIX, asset
 
 AGENT = "eks-multus-eni-agent"
@@ -53,7 +53,9 @@ def agent_config(cfg: StackConfig) -> str:
     for net in cfg.networks:
         if isinstance(net, IpvlanNetwork) and isinstance(net.ipam, EniPrefixIpam):
             counts[net.master] = counts.get(net.master, 0) + net.ipam.prefix_count
-    doc = {"interfaces": [{"name": name, "prefixCount": n} for name, n in sorted(counts.items())]}
+    doc: dict = {"interfaces": [{"name": name, "prefixCount": n} for name, n in sorted(counts.items())]}
+    if cfg.eni_agent.port != AGENT_PORT:  # the agent's own default is the same
+        doc["port"] = cfg.eni_agent.port
     return json.dumps(doc, sort_keys=True) + "\n"
 
 

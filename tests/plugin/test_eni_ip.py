@@ -232,3 +232,11 @@ def test_the_plugin_costs_milliseconds_not_an_aws_cli(tmp_path):
     for _ in range(5):
         run("ADD", {"cniVersion": "1.0.0", "name": "n", "master": "lo", "prevResult": PREV}, tmp_path)
     assert (time.perf_counter() - start) / 5 < 0.5
+
+
+@needs_ip
+def test_the_config_s_agent_port_is_where_the_relay_connects(tmp_path, agent):
+    """`agentPort` in the plugin's config (what NetworkAttachments writes for a non-default eniAgent.port)."""
+    conf = {"cniVersion": "1.0.0", "name": "n", "master": "lo", "agentPort": int(agent["EKS_MULTUS_AGENT_PORT"])}
+    rc, out, _ = run("ADD", conf, tmp_path, EKS_MULTUS_AGENT_PORT="")
+    assert rc == 1 and out["code"] == 7 and "chain this plugin after ipvlan" in out["msg"], out  # the agent answered
