@@ -142,7 +142,13 @@ def test_agent_restart_mid_batch_loses_nothing_and_leaks_nothing(tmp_path, ec2):
         assert read_ec2(ec2)["calls"] == []
         n.start()
         deadline = time.time() + 15
-        while time.time() < deadline and read_ec2(ec2)["enis"][ENI_A]["addresses"] != ["100.64.30.50"]:
+
+        def settled() -> bool:  # EC2 applied the replay and the agent recorded it (a moment later)
+            records = json.loads((n.folder / "state.json").read_text())["attachments"]
+            on_eni = read_ec2(ec2)["enis"][ENI_A]["addresses"]
+            return on_eni == ["100.64.30.50"] and all(r["phase"] == "assigned" for r in records.values())
+
+        while time.time() < deadline and not settled():
             time.sleep(0.1)
         assert read_ec2(ec2)["enis"][ENI_A]["addresses"] == ["100.64.30.50"]  # the live pod's address is on the ENI
         records = json.loads((n.folder / "state.json").read_text())["attachments"]
