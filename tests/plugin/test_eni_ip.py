@@ -91,6 +91,11 @@ def test_errors_are_cni_error_objects(request, tmp_path, command, stdin, env, co
     assert "Traceback" not in err
 
 
+def test_a_port_that_is_not_a_number_is_a_config_error(tmp_path):
+    rc, out, _ = run("DEL", {"cniVersion": "1.0.0", "name": "n"}, tmp_path, EKS_MULTUS_AGENT_PORT="http")
+    assert rc == 1 and out["code"] == 7 and "must be a number" in out["msg"], out
+
+
 def test_an_unreachable_agent_answers_with_the_config_s_cni_version_and_names_the_port(tmp_path):
     rc, out, err = run("ADD", {"cniVersion": "0.4.0", "name": "n", "master": "lo", "prevResult": PREV}, tmp_path)
     port = NO_AGENT["EKS_MULTUS_AGENT_PORT"]
