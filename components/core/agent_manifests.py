@@ -2,8 +2,8 @@
 
 Why not the boot step's user data: EC2 caps user data at 16,384 bytes, and with a 3 KB cluster
 CA the user data of prod already holds the boot program (5,116 bytes gzip+base64) and the plugin
-(the bash relay, 1,460); the agent is 12,432 more, 24,232 in all (measured by
-tests/pure/test_agent_delivery.py). Even the three programs in one gzip stream are 17,608 bytes. So the agent ships in a ConfigMap and
+(the bash relay, 1,536); the agent is 12,432 more, 24,308 in all (measured by
+tests/pure/test_agent_delivery.py). Even the three programs in one gzip stream are 17,672 bytes. So the agent ships in a ConfigMap and
 runs in a pod on every multus node, outside the Multus pod's CPU and memory budget.
 
 The agent must call the host's AWS CLI v2 and system Python 3.9 (the AL2023 RPMs) and reach the
