@@ -17,10 +17,15 @@ memory.limit_in_bytes, memory.max_usage_in_bytes); the User-Mode Linux kernel of
 conformance VM has no cgroup controllers enabled, so the bench runs on the host kernel.
 
 Runs: 1, 10 and 50 concurrent ADDs, then their DELs, for
+  floor    /bin/true through the same harness: the cost of starting a process at all in the
+           Multus cgroup under its quota, below which no plugin can go,
   legacy   the plugin before the agent (bench/legacy/eks-multus-eni-ip: the AWS CLI per pod, in
            the Multus cgroup, one call at a time per node),
-  per-pod  the thin plugin + agent (addresses from whereabouts/static, assigned in batches),
-  prefix   the thin plugin as IPAM + agent (addresses from the ENI's prefixes, assigned at boot).
+  per-pod  the bash relay + agent (addresses from whereabouts/static, assigned in batches),
+  prefix   the bash relay as IPAM + agent (addresses from the ENI's prefixes, assigned at boot).
+The agent's cgroup gets the DaemonSet's CPU limit (components/core/agent_manifests.py AGENT_CPU),
+as on a node. Per row, the CPU charged to the Multus cgroup per plugin call (cpuacct.usage or
+cpu.stat usage_usec, delta over the wave / calls).
 The stand-in ENI gets 64 IPv4 slots so 50 per-pod addresses fit on one ENI (no instance type has
 more than 50; the slot limit is validation's and `make plan`'s business, not this bench's).
 """
@@ -39,10 +44,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from components.core.agent_manifests import AGENT_CPU  # noqa: E402
 from tests.plugin.agent_rig import PLUGIN, Ec2Standin, Node, chained_conf, prefix_conf  # noqa: E402
 
 LEGACY = ROOT / "bench" / "legacy" / "eks-multus-eni-ip"
 CPU_QUOTA_US, CPU_PERIOD_US = 10_000, 100_000  # 100m
+AGENT_QUOTA_US = int(AGENT_CPU.rstrip("m")) * CPU_PERIOD_US // 1000
+FLOOR = Path("/bin/true")
+BATCH_WINDOW = os.environ.get("BENCH_CNI_BATCH_WINDOW", "")
+"""The agent's batchWindowSeconds for this run; empty: the agent's default."""
+GROUP_ROOT = f"eks-multus-bench-{os.getpid()}"
+"""One parent cgroup per bench process, so two benches on one host do not remove each other's."""
 MEMORY_LIMIT = 256 * 1024 * 1024
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CNI_CONCURRENCY", "1,10,50").split(",")]
 AWS_CLI = Path(sys.executable).parent / "aws"  # awscli, pinned in requirements-dev.txt
@@ -56,7 +68,7 @@ TARGETS = {
 class Cgroup:
     """One cgroup with a CPU quota and a memory limit, on v2 or on the v1 cpu + memory controllers."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, quota_us: int = CPU_QUOTA_US) -> None:
         self.v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists() and {"cpu", "memory"} <= set(
             Path("/sys/fs/cgroup/cgroup.controllers").read_text().split()
         )
@@ -64,14 +76,17 @@ class Cgroup:
             self.dirs = [Path("/sys/fs/cgroup") / name]
         else:
             self.dirs = [Path("/sys/fs/cgroup/cpu") / name, Path("/sys/fs/cgroup/memory") / name]
+            cpuacct = Path("/sys/fs/cgroup/cpuacct")
+            if cpuacct.exists() and not (Path("/sys/fs/cgroup/cpu") / "cpuacct.usage").exists():
+                self.dirs.append(cpuacct / name)  # cpuacct mounted on its own (else co-mounted with cpu)
         for d in self.dirs:
             d.mkdir(parents=True, exist_ok=True)
         if self.v2:
-            (self.dirs[0] / "cpu.max").write_text(f"{CPU_QUOTA_US} {CPU_PERIOD_US}")
+            (self.dirs[0] / "cpu.max").write_text(f"{quota_us} {CPU_PERIOD_US}")
             (self.dirs[0] / "memory.max").write_text(str(MEMORY_LIMIT))
         else:
             (self.dirs[0] / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
-            (self.dirs[0] / "cpu.cfs_quota_us").write_text(str(CPU_QUOTA_US))
+            (self.dirs[0] / "cpu.cfs_quota_us").write_text(str(quota_us))
             (self.dirs[1] / "memory.limit_in_bytes").write_text(str(MEMORY_LIMIT))
 
     @property
@@ -92,6 +107,15 @@ class Cgroup:
                 pass
         else:
             (self.dirs[1] / "memory.max_usage_in_bytes").write_text("0")
+
+    def cpu_seconds(self) -> float:
+        """CPU charged to the cgroup so far (v2 cpu.stat usage_usec; v1 cpuacct.usage, nanoseconds)."""
+        if self.v2:
+            for line in (self.dirs[0] / "cpu.stat").read_text().splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+            return 0.0
+        return int((self.dirs[-1] / "cpuacct.usage").read_text()) / 1e9
 
     def peak_mib(self) -> float:
         f = self.dirs[0] / "memory.peak" if self.v2 else self.dirs[1] / "memory.max_usage_in_bytes"
@@ -134,7 +158,7 @@ def launch(node: Node, group: Cgroup, command: str, conf: dict, container: str, 
         "CNI_CONTAINERID": container,
         "CNI_IFNAME": "net1",
         "CNI_NETNS": netns,
-        "EKS_MULTUS_AGENT_SOCKET": node.socket,
+        "EKS_MULTUS_AGENT_PORT": str(node.port),
         **(legacy_env or {}),
     }
     start = time.perf_counter()
@@ -177,9 +201,11 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
     folder = tmp / f"{mode}-{n}"
     folder.mkdir()
     eni_id = ec2.world({"node": {"primary": "100.64.0.10", "limit": 64}}, prefix=["100.64.16.0/22"])["node"]
-    multus = Cgroup(f"eks-multus-bench/multus-{mode}-{n}")
-    agent_group = Cgroup(f"eks-multus-bench/agent-{mode}-{n}")
+    multus = Cgroup(f"{GROUP_ROOT}/multus-{mode}-{n}")
+    agent_group = Cgroup(f"{GROUP_ROOT}/agent-{mode}-{n}", AGENT_QUOTA_US)
     config = {"interfaces": [{"name": "lo", "prefixCount": PREFIXES_AT_BOOT}]} if mode == "prefix" else {}
+    if BATCH_WINDOW:
+        config["batchWindowSeconds"] = float(BATCH_WINDOW)
     node = Node(folder / "node", ec2, eni_id, **config)
     netns = folder / "netns"
     netns.touch()  # the pods stay alive for the reconciler
@@ -195,6 +221,8 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
                 "AWS_SECRET_ACCESS_KEY": "secret",
             }
             role = LEGACY
+        elif mode == "floor":
+            role = FLOOR
         else:
             _start_in(node, agent_group)
             if mode == "prefix":
@@ -211,10 +239,11 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
             if mode == "legacy":
                 confs = {k: {**v, "dataDir": str(folder / "legacy-state")} for k, v in confs.items()}
         multus.reset_peak()
+        cpu_before = multus.cpu_seconds()
         add_times, add_failures, add_errors = wave(node, multus, "ADD", confs, netns, role, legacy_env)
-        after_add = ec2_calls(ec2, eni_id)
+        after_add, cpu_add = ec2_calls(ec2, eni_id), multus.cpu_seconds()
         del_times, del_failures, del_errors = wave(node, multus, "DEL", confs, netns, role, legacy_env)
-        after_del = ec2_calls(ec2, eni_id)
+        after_del, cpu_del = ec2_calls(ec2, eni_id), multus.cpu_seconds()
         left = ec2.addresses(eni_id)
         return {
             "mode": mode,
@@ -227,6 +256,8 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
             "ec2CallsDel": after_del - after_add,
             "ec2CallsBoot": boot_calls,
             "ec2CallsPerPod": round((after_del - boot_calls) / n, 3),
+            "multusCpuSecondsPerAdd": round((cpu_add - cpu_before) / n, 4),
+            "multusCpuSecondsPerDel": round((cpu_del - cpu_add) / n, 4),
             "multusPeakMiB": round(multus.peak_mib(), 1),
             "oomKills": multus.oom_kills(),
             "failures": add_failures + del_failures,
@@ -237,6 +268,23 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
         node.close()
         multus.remove()
         agent_group.remove()
+
+
+def exec_floor(results: list[dict], n: int = 50) -> dict:
+    """What the quota alone allows: n processes that each burn c CPU-seconds in a cgroup with q CPUs
+    need about n * c / q seconds before the last one is done, whatever else they do (CFS lets a
+    period's quota run a little over, so a measured p99 can land just under it). From the floor row
+    (/bin/true) and the relay rows at n, with c the CPU per ADD charged to the Multus cgroup (the
+    harness's fork before exec included)."""
+    quota = CPU_QUOTA_US / CPU_PERIOD_US
+    out: dict = {"concurrency": n, "cpus": quota, "p99TargetSeconds": TARGETS["prefix"]["p99AddSeconds"]}
+    out["cpuSecondsPerExecTheTargetAllows"] = round(TARGETS["prefix"]["p99AddSeconds"] * quota / n, 6)
+    for mode in ("floor", "perPod", "prefix"):
+        row = next((r for r in results if r["mode"] == mode and r["concurrency"] == n), None)
+        if row is not None:
+            cpu = row["multusCpuSecondsPerAdd"]
+            out[mode] = {"cpuSecondsPerAdd": cpu, "p99QuotaBoundSeconds": round(cpu * n / quota, 3), "p99AddSeconds": row["addP99Seconds"]}
+    return out
 
 
 def _start_in(node: Node, group: Cgroup) -> None:
@@ -250,7 +298,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench.cni: skipped (needs root to create cgroups)")
         return 0
-    modes = os.environ.get("BENCH_CNI_MODES", "legacy,perPod,prefix").split(",")
+    modes = os.environ.get("BENCH_CNI_MODES", "floor,legacy,perPod,prefix").split(",")
     results = []
     # The EC2 stand-in is the bench's child, in the bench's cgroup: neither Multus's nor the agent's.
     with tempfile.TemporaryDirectory() as tmp, closing(Ec2Standin(Path(tmp) / "ec2")) as ec2:
@@ -264,10 +312,11 @@ def main() -> int:
                     f"{mode:7} x{n:<3} ADD p50 {row['addP50Seconds']:7.3f}s p99 {row['addP99Seconds']:7.3f}s  "
                     f"DEL p50 {row['delP50Seconds']:7.3f}s p99 {row['delP99Seconds']:7.3f}s  "
                     f"EC2/pod {row['ec2CallsPerPod']:5.2f}  multus peak {row['multusPeakMiB']:6.1f} MiB  "
+                    f"cpu/ADD {row['multusCpuSecondsPerAdd'] * 1000:6.1f} ms  "
                     f"failures {row['failures']}  oom {row['oomKills']}",
                     flush=True,
                 )
-    limits = Cgroup("eks-multus-bench/probe")
+    limits = Cgroup(f"{GROUP_ROOT}/probe")
     kind = limits.kind
     limits.remove()
     for d in limits.dirs:
@@ -289,6 +338,9 @@ def main() -> int:
         }
     doc = {
         "limits": {"cpu": "100m", "cfsQuotaUs": CPU_QUOTA_US, "cfsPeriodUs": CPU_PERIOD_US, "memoryMiB": 256, "how": kind},
+        "agentLimits": {"cpu": AGENT_CPU, "cfsQuotaUs": AGENT_QUOTA_US, "cfsPeriodUs": CPU_PERIOD_US},
+        "batchWindowSeconds": float(BATCH_WINDOW) if BATCH_WINDOW else "agent default",
+        "execFloor": exec_floor(results),
         "python": sys.version.split()[0],
         "cores": os.cpu_count(),
         "results": results,

@@ -370,6 +370,13 @@ class SriovSettingsArgs(TypedDict):
     """Device pools (default one pool, aws_ena_vf)."""
 
 
+class EniAgentSettingsArgs(TypedDict):
+    """The node agent (eks-multus-eni-agent) that owns the multus ENIs' EC2 calls."""
+
+    port: NotRequired[int]
+    """Loopback TCP port of the agent and its plugins, outside 32768-60999 (default 61690)."""
+
+
 class StackArgs(TypedDict):
     """The whole eks-multus stack config, as the stack file's `eks-multus:` keys plus the region."""
 
@@ -395,6 +402,8 @@ class StackArgs(TypedDict):
     """whereabouts IPAM, deployed when a network uses it."""
     sriov: NotRequired[SriovSettingsArgs]
     """The SR-IOV network device plugin."""
+    eni_agent: NotRequired[EniAgentSettingsArgs]
+    """The node agent behind eks-multus-eni-ip and eks-multus-eni-prefix."""
     tags: NotRequired[dict[str, str]]
     """AWS tags added to every taggable resource."""
     existing_namespaces: NotRequired[list[str]]
@@ -525,6 +534,8 @@ class NetworkAttachmentsArgs(TypedDict):
     """With multus_subnets: the node groups the networks run on."""
     sriov: NotRequired[SriovSettingsArgs]
     """The SR-IOV pools host-device networks may name."""
+    eni_agent: NotRequired[EniAgentSettingsArgs]
+    """The node agent's port, for the networks' eks-multus-eni-ip and eks-multus-eni-prefix configs."""
 
 
 class ReadinessGateArgs(TypedDict):

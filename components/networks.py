@@ -32,7 +32,7 @@ class NetworkAttachments(pulumi.ComponentResource):
         for net in cfg.networks:
             own = namespaces.get(net.namespace)
             opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[own])) if own is not None else child
-            register(name, nad_object(net), opts)
+            register(name, nad_object(net, cfg.eni_agent.port), opts)
         # The node agent that makes the networks' pod addresses routable (issue 14): on the nodes the
         # networks run on, so only when the node groups are given.
         register_all(name, eni_agent_objects(cfg), pulumi.ResourceOptions(parent=self))
@@ -44,6 +44,6 @@ class NetworkAttachments(pulumi.ComponentResource):
 
 def _model(name: str, args: NetworkAttachmentsArgs) -> StackConfig:
     """With the node groups and subnets, every network rule runs; without, those that need only the networks."""
-    sections = ("networks", "existing_namespaces", "multus_subnets", "node_groups", "sriov")
+    sections = ("networks", "existing_namespaces", "multus_subnets", "node_groups", "sriov", "eni_agent")
     full = isinstance(args, dict) and args.get("node_groups") is not None and args.get("multus_subnets") is not None
     return sections_model("NetworkAttachments", name, args, sections, NETWORK_RULES if full else NAMESPACE_RULES)

@@ -83,6 +83,6 @@ class MultusPlatform(pulumi.ComponentResource):
         if cfg.sriov.enabled:
             sriov = sections_of(cfg, "sriov", "multus_subnets", "node_groups", "networks")
             self.sriov = SriovDevicePlugin(f"{name}-sriov", sriov, opts=k8s)  # type: ignore[arg-type]
-        nads = sections_of(cfg, "networks", "existing_namespaces", "multus_subnets", "node_groups", "sriov")
+        nads = sections_of(cfg, "networks", "existing_namespaces", "multus_subnets", "node_groups", "sriov", "eni_agent")
         self.networks = NetworkAttachments(f"{name}-networks", nads, after=ipam_deps, opts=k8s)  # type: ignore[arg-type]
         self.register_outputs({"clusterName": cfg.cluster_name})

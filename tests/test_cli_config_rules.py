@@ -71,13 +71,13 @@ def test_a_minimal_stack_without_a_required_key_is_stopped_by_the_cli():
 
 def test_the_rule_catches_a_key_without_default():
     """Without defaults the seed stack fails as issue 12 reports ('multusSecurityGroup', 'tags' and 'whereabouts'),
-    and on existingNamespaces, which came later."""
+    and on existingNamespaces and eniAgent, which came later."""
     project = copy.deepcopy(PROJECT)
     for entry in project["config"].values():
         entry.pop("default", None)
     missing = missing_keys(project, read_stack_file(STACKS / "Pulumi.dev.yaml"))
     assert missing_error(missing, "dev") == (
-        "Stack 'dev' is missing configuration values 'existingNamespaces', 'multusSecurityGroup', 'tags' and 'whereabouts'"
+        "Stack 'dev' is missing configuration values 'eniAgent', 'existingNamespaces', 'multusSecurityGroup', 'tags' and 'whereabouts'"
     )
 
 

@@ -2,15 +2,15 @@
 
 Why not the boot step's user data: EC2 caps user data at 16,384 bytes, and with a 3 KB cluster
 CA the user data of prod already holds the boot program (5,116 bytes gzip+base64) and the plugin
-(3,060); the agent is 8,876 more, 23,103 in all (measured by tests/pure/test_agent_delivery.py).
-Even the three programs in one gzip stream are 15,076 bytes. So the agent ships in a ConfigMap and
+(the bash relay, 1,536); the agent is 12,432 more, 24,308 in all (measured by
+tests/pure/test_agent_delivery.py). Even the three programs in one gzip stream are 17,672 bytes. So the agent ships in a ConfigMap and
 runs in a pod on every multus node, outside the Multus pod's CPU and memory budget.
 
-The agent must call the host's AWS CLI v2 and system Python 3.9 (the AL2023 RPMs) and reach the
-host's netns paths, CNI cache and the plugin's socket in /run/eks-multus, so the container copies
+The agent runs on the host's system Python 3.9 (the AL2023 RPM its checks target; it makes its
+EC2 calls itself, signed in-process, so it needs no AWS CLI) and must reach the host's netns paths, CNI cache and its state in /var/lib/eks-multus, so the container copies
 the program onto the host and runs it with `chroot /host`, as Multus thick runs delegates
-(REFERENCE.md section 14). hostNetwork gives it IMDS at hop limit 1 and the host's links for
-`ip link`. It tolerates every taint, so it runs before the startup taint is lifted; until it
+(REFERENCE.md section 14). hostNetwork gives it IMDS at hop limit 1, the host's links for
+`ip link`, and the host's 127.0.0.1, where the relay connects. It tolerates every taint, so it runs before the startup taint is lifted; until it
 listens, the plugin answers "agent not ready" with CNI code 11 and the runtime retries.
 """
 
@@ -22,7 +22,7 @@ from . import images
 from .cni import uses_eni_ip
 from .hardening import pod_security_context, privileged
 from .manifests import _meta, node_daemonset
-from .model import EniPrefixIpam, IpvlanNetwork, StackConfig
+from .model import AGENT_PORT, EniPrefixIpam, IpvlanNetwork, StackConfig
 from .userdata import asset
 
 AGENT = "eks-multus-eni-agent"
@@ -36,13 +36,13 @@ AGENT_MEMORY = "256Mi"
 AGENT_WAIVERS = {
     "CKV_K8S_8": "no health endpoint: the plugin's CNI STATUS asks the agent over its socket and reports it",
     "CKV_K8S_9": "no health endpoint: pods that need the agent retry (CNI code 11) until it listens",
-    "CKV_K8S_16": "privileged: chroots into the host to run its AWS CLI v2 and Python 3.9, as Multus thick runs delegates",
-    "CKV_K8S_19": "hostNetwork: the instance metadata service at hop limit 1 and the host's links for the ENI MAC lookup",
+    "CKV_K8S_16": "privileged: chroots into the host to run on its Python 3.9 and see its netns paths, as Multus thick runs delegates",
+    "CKV_K8S_19": "hostNetwork: the instance metadata service at hop limit 1, the host's links for the ENI MAC lookup, and the host's 127.0.0.1 where the plugins connect",
     "CKV_K8S_20": "privileged (chroot into the host): escalation is moot with the host's root mounted",
     "CKV_K8S_23": "runs as root: writes root-owned host state (/run/eks-multus, /var/lib/eks-multus) and its socket",
     "CKV_K8S_28": "privileged (chroot into the host): its capabilities are the host root's",
     "CKV_K8S_37": "privileged (chroot into the host): its capabilities are the host root's",
-    "CKV_K8S_40": "runs as root: writes root-owned host state and runs the host's AWS CLI",
+    "CKV_K8S_40": "runs as root: writes root-owned host state and reads which user owns each loopback peer (/proc/net/tcp)",
     "CKV2_K8S_6": "hostNetwork: NetworkPolicy does not apply to host-network pods",
 }
 
@@ -53,7 +53,9 @@ def agent_config(cfg: StackConfig) -> str:
     for net in cfg.networks:
         if isinstance(net, IpvlanNetwork) and isinstance(net.ipam, EniPrefixIpam):
             counts[net.master] = counts.get(net.master, 0) + net.ipam.prefix_count
-    doc = {"interfaces": [{"name": name, "prefixCount": n} for name, n in sorted(counts.items())]}
+    doc: dict = {"interfaces": [{"name": name, "prefixCount": n} for name, n in sorted(counts.items())]}
+    if cfg.eni_agent.port != AGENT_PORT:  # the agent's own default is the same
+        doc["port"] = cfg.eni_agent.port
     return json.dumps(doc, sort_keys=True) + "\n"
 
 

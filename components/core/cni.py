@@ -11,6 +11,7 @@ from typing import Any
 
 from .ipplan import vpc_router, whereabouts_excludes
 from .model import (
+    AGENT_PORT,
     EniPrefixIpam,
     HostDeviceNetwork,
     HostLocalIpam,
@@ -102,12 +103,15 @@ def uses_eni_prefix(cfg: StackConfig) -> bool:
     return any(isinstance(n.ipam, EniPrefixIpam) for n in cfg.networks)
 
 
-def eni_ip_config(net: IpvlanNetwork) -> dict[str, Any]:
-    """The chained plugin that assigns the pod's address to the master's ENI."""
-    return {"type": ENI_IP_PLUGIN, "master": net.master}
+def eni_ip_config(net: IpvlanNetwork, agent_port: int = AGENT_PORT) -> dict[str, Any]:
+    """The chained plugin that assigns the pod's address to the master's ENI (`agentPort` only when not the default)."""
+    out: dict[str, Any] = {"type": ENI_IP_PLUGIN, "master": net.master}
+    if agent_port != AGENT_PORT:
+        out["agentPort"] = agent_port
+    return out
 
 
-def nad_config(net: Network) -> dict[str, Any]:
+def nad_config(net: Network, agent_port: int = AGENT_PORT) -> dict[str, Any]:
     """What goes into the NAD's `spec.config`.
 
     With ENI IP assignment on, a conflist whose first plugin is exactly the
@@ -115,9 +119,11 @@ def nad_config(net: Network) -> dict[str, Any]:
     the same values anyway).
     """
     first = plugin_config(net)
+    if isinstance(net.ipam, EniPrefixIpam) and agent_port != AGENT_PORT:
+        first["ipam"]["agentPort"] = agent_port  # the IPAM plugin is the same relay
     if not chains_eni_ip(net):
         return first
-    return {"cniVersion": net.cni_version, "name": net.name, "plugins": [first, eni_ip_config(net)]}
+    return {"cniVersion": net.cni_version, "name": net.name, "plugins": [first, eni_ip_config(net, agent_port)]}
 
 
 def to_json(conf: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from . import images
 from .address_resources import CAPACITY_CONFIG, CAPACITY_KEY, OUR_RESOURCE_PATTERN
 from .cni import nad_config, to_spec_config
 from .hardening import pod_security_context, privileged, restricted, root_without_privilege, waive
-from .model import HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
+from .model import AGENT_PORT, HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
 from .readiness import (
     MULTUS_CONFIG_FILE,
     NOT_READY_TAINT_EFFECT,
@@ -386,7 +386,7 @@ def multus_objects(cfg: StackConfig) -> list[Obj]:
 # --- NetworkAttachmentDefinitions -----------------------------------------------------
 
 
-def nad_object(net: IpvlanNetwork | HostDeviceNetwork) -> Obj:
+def nad_object(net: IpvlanNetwork | HostDeviceNetwork, agent_port: int = AGENT_PORT) -> Obj:
     annotations = {}
     if isinstance(net, HostDeviceNetwork) and net.resource_name:
         annotations[NAD_RESOURCE_ANNOTATION] = net.resource_name
@@ -397,7 +397,7 @@ def nad_object(net: IpvlanNetwork | HostDeviceNetwork) -> Obj:
         "apiVersion": "k8s.cni.cncf.io/v1",
         "kind": "NetworkAttachmentDefinition",
         "metadata": meta,
-        "spec": {"config": to_spec_config(nad_config(net))},
+        "spec": {"config": to_spec_config(nad_config(net, agent_port))},
     }
 
 

@@ -274,6 +274,32 @@ class MultusConfig(Model):
     log_level: Literal["debug", "verbose", "error", "panic"] = "verbose"
 
 
+AGENT_PORT = 61690
+"""The node agent's loopback TCP port (eks-multus-eni-agent, and the eks-multus-eni-ip relay's default): outside
+Linux's default ephemeral range (net.ipv4.ip_local_port_range 32768-60999, kernel ip-sysctl docs), so no outgoing
+connection can hold it, and clear of the VPC CNI's 61678 (metrics) and 61679 (introspection), its cni-metrics-helper's
+61681, its network policy agent's 8162/8163, and the kubelet's and kube-proxy's 10248-10256."""
+EPHEMERAL_PORTS = (32768, 60999)
+
+
+class EniAgentConfig(Model):
+    """The node agent (eks-multus-eni-agent) that owns the multus ENIs' EC2 calls."""
+
+    port: int = Field(default=AGENT_PORT, ge=1, le=65535)
+    """Loopback TCP port the agent listens on and the plugins connect to (127.0.0.1 only)."""
+
+    @field_validator("port")
+    @classmethod
+    def _outside_ephemeral_range(cls, port: int) -> int:
+        low, high = EPHEMERAL_PORTS
+        if low <= port <= high:
+            raise ValueError(
+                f"{port} is in Linux's ephemeral port range {low}-{high}, where an outgoing connection can hold it "
+                f"before the agent starts; pick a port outside it (default {AGENT_PORT})"
+            )
+        return port
+
+
 class WhereaboutsConfig(Model):
     reconciler_schedule: str = "30 4 * * *"
 
@@ -307,6 +333,7 @@ class StackConfig(Model):
     multus: MultusConfig = MultusConfig()
     whereabouts: WhereaboutsConfig = WhereaboutsConfig()
     sriov: SriovConfig = SriovConfig()
+    eni_agent: EniAgentConfig = EniAgentConfig()
     tags: dict[str, str] = Field(default_factory=dict)
     existing_namespaces: tuple[str, ...] = ()
     """Namespaces of networks that exist already: NADs go into them, eks-multus neither creates nor deletes them."""

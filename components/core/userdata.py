@@ -102,9 +102,26 @@ def without_docs(source: bytes) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
+def without_shell_comments(source: bytes) -> bytes:
+    """A bash node program as installed: the shebang, then every line but comment-only and blank ones.
+
+    Line-based, so only for programs without here-documents or multi-line strings (the CNI relay)."""
+    lines = source.decode().splitlines()
+    kept = [lines[0]] + [line for line in lines[1:] if line.strip() and not line.lstrip().startswith("#")]
+    return ("\n".join(kept) + "\n").encode()
+
+
+def installed_program(name: str) -> bytes:
+    """A node program as it lands on the node: without its documentation (bash or Python)."""
+    source = asset(name)
+    if source.startswith(b"#!/bin/bash\n"):
+        return without_shell_comments(source)
+    return without_docs(source)
+
+
 def node_program(name: str) -> str:
     """gzip+base64 of a node program without its documentation, for cloud-init's `encoding: gz+b64`."""
-    return compressed(without_docs(asset(name)))
+    return compressed(installed_program(name))
 
 
 def compressed(data: bytes) -> str:
@@ -228,7 +245,7 @@ def cloud_config(cfg: StackConfig, group: NodeGroup, cluster_name: str = "", ids
         ]
         runcmd = [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", UNIT_NAME]]
     if uses_eni_ip(cfg):
-        # Compressed: the plugin is most of the user data, and EC2 caps it at 16 KB.
+        # Compressed, as the boot program: EC2 caps the user data at 16 KB.
         files.append(
             {
                 "path": f"{CNI_BIN_DIR}/{ENI_IP_PLUGIN}",

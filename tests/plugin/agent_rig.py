@@ -35,6 +35,7 @@ CLUSTER_TAGS = {"node.k8s.amazonaws.com/no_manage": "true", "kubernetes.io/clust
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on (for a stand-in, or one node's agent)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -150,7 +151,9 @@ class Node:
         self.socket = str(folder / "agent.sock")
         self.cache = folder / "cni-results"
         self.cache.mkdir(exist_ok=True)
+        self.port = free_port()
         self.config = {
+            "port": self.port,
             "socket": self.socket,
             "stateFile": str(folder / "state.json"),
             "cacheDirs": [str(self.cache)],
@@ -207,7 +210,7 @@ class Node:
             "CNI_CONTAINERID": container,
             "CNI_IFNAME": ifname,
             "CNI_NETNS": netns,
-            "EKS_MULTUS_AGENT_SOCKET": self.socket,
+            "EKS_MULTUS_AGENT_PORT": str(self.port),
         }
         proc = subprocess.Popen([str(role)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
         proc.stdin.write(json.dumps(conf))

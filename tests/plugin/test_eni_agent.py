@@ -147,7 +147,12 @@ def test_agent_restart_mid_batch_loses_nothing_and_leaks_nothing(tmp_path, ec2):
         assert ec2.writes(ec2.a) == []
         n.start()
         deadline = time.time() + 15
-        while time.time() < deadline and ec2.addresses(ec2.a) != ["100.64.30.50"]:
+
+        def settled() -> bool:  # EC2 applied the replay and the agent recorded it (a moment later)
+            records = json.loads((n.folder / "state.json").read_text())["attachments"]
+            return ec2.addresses(ec2.a) == ["100.64.30.50"] and all(r["phase"] == "assigned" for r in records.values())
+
+        while time.time() < deadline and not settled():
             time.sleep(0.1)
         assert ec2.addresses(ec2.a) == ["100.64.30.50"]  # the live pod's address is on the ENI
         records = json.loads((n.folder / "state.json").read_text())["attachments"]

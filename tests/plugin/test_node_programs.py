@@ -2,6 +2,9 @@
 nothing but the standard library; the AWS CLI v2 brings its own Python) or, for the taint remover, a
 stock python image. So each must parse as 3.9 and import only the standard library.
 
+A bash program (the CNI relay) runs on the node's bash 5 (AL2023's; Debian's in the conformance VM):
+it must parse (`bash -n`) and pass shellcheck (pinned in requirements-dev.txt).
+
 One check for every program in components/core/assets, so a new one is covered without a new test.
 """
 
@@ -18,12 +21,31 @@ from tests.helpers import ROOT
 
 ASSETS = ROOT / "components" / "core" / "assets"
 PROGRAMS = sorted(p for p in ASSETS.iterdir() if p.is_file() and "python3" in p.read_text().splitlines()[0])
+SHELL_PROGRAMS = sorted(p for p in ASSETS.iterdir() if p.is_file() and p.read_text().splitlines()[0] == "#!/bin/bash")
 VERMIN = Path(sys.executable).parent / "vermin"
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 
 
 def test_every_node_program_is_checked():
     names = {p.name for p in PROGRAMS}
-    assert {"eks-multus-interfaces", "eks-multus-eni-ip", "eks-multus-eni-agent", "eks-multus-taint-remover"} <= names, names
+    assert {"eks-multus-interfaces", "eks-multus-eni-agent", "eks-multus-taint-remover"} <= names, names
+    assert {p.name for p in SHELL_PROGRAMS} == {"eks-multus-eni-ip"}
+    assert {p.name for p in ASSETS.iterdir() if p.is_file()} == names | {p.name for p in SHELL_PROGRAMS}
+
+
+@pytest.mark.parametrize("path", SHELL_PROGRAMS, ids=lambda p: p.name)
+def test_bash_programs_parse_and_pass_shellcheck(path):
+    done = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([str(SHELLCHECK), "--shell=bash", "--severity=style", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_shellcheck_does_catch_mistakes(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_text("#!/bin/bash\nrm -rf $dir/*\n")
+    done = subprocess.run([str(SHELLCHECK), "--shell=bash", str(bad)], capture_output=True, text=True)
+    assert done.returncode != 0 and "SC2086" in done.stdout, done.stdout
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.name)

@@ -9,12 +9,11 @@ from components.core.userdata import (
     USER_DATA_LIMIT,
     ClusterInfo,
     MultusNetworkIds,
-    asset,
     cloud_config,
     compressed,
+    installed_program,
     node_program,
     render_user_data,
-    without_docs,
 )
 from tests.helpers import load
 
@@ -33,7 +32,7 @@ def test_the_agent_does_not_fit_in_user_data_next_to_the_boot_step_and_the_plugi
     now = len(render_user_data(cfg, group, CLUSTER, _ids(cfg)).encode())
     agent = len(node_program(AGENT))
     assert now <= USER_DATA_LIMIT < now + agent, (now, agent)
-    together = compressed(b"".join(without_docs(asset(n)) for n in ("eks-multus-interfaces", "eks-multus-eni-ip", AGENT)))
+    together = compressed(b"".join(installed_program(n) for n in ("eks-multus-interfaces", "eks-multus-eni-ip", AGENT)))
     assert now - len(node_program("eks-multus-interfaces")) - len(node_program("eks-multus-eni-ip")) + len(together) > USER_DATA_LIMIT
 
 

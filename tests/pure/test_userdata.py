@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -157,10 +158,19 @@ def _cloud_files(cfg) -> dict[str, dict]:
     return {f["path"]: f for f in cloud["write_files"]}
 
 
-@pytest.mark.parametrize(
-    ("path", "name"),
-    [("/opt/cni/bin/eks-multus-eni-ip", ENI_IP_PLUGIN), ("/usr/local/sbin/eks-multus-interfaces", BOOT_PROGRAM)],
-)
+def test_the_cni_relay_is_installed_as_its_asset_without_comments():
+    entry = _cloud_files(load("dev"))["/opt/cni/bin/eks-multus-eni-ip"]
+    assert entry["permissions"] == "0755" and entry["encoding"] == "gz+b64"
+    installed = gzip.decompress(base64.b64decode(entry["content"])).decode()
+    source = (ASSETS / ENI_IP_PLUGIN).read_text()
+    assert installed.startswith("#!/bin/bash\n") and len(installed) < len(source)
+    assert subprocess.run(["bash", "-n"], input=installed, text=True).returncode == 0
+    lines = iter(source.splitlines())  # in order, each a whole line of the asset
+    assert all(any(candidate == line for candidate in lines) for line in installed.splitlines())
+    assert not [x for x in installed.splitlines()[1:] if x.lstrip().startswith("#") or not x.strip()]
+
+
+@pytest.mark.parametrize(("path", "name"), [("/usr/local/sbin/eks-multus-interfaces", BOOT_PROGRAM)])
 def test_node_programs_are_installed_as_their_assets_without_documentation(path, name):
     entry = _cloud_files(load("dev"))[path]
     assert entry["permissions"] == "0755" and entry["encoding"] == "gz+b64"
