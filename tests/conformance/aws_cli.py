@@ -11,7 +11,8 @@ stdin/stdout/stderr (passed over the unix socket with SCM_RIGHTS), argv,
 environment and working directory, and runs the AWS CLI's own entry point
 (`awscli.clidriver.main`, what the `aws` script runs) with a fresh session, so
 argument parsing, credentials, retries, the request and the output are the
-CLI's, call for call. Its exit code goes back to the caller. `client_script`
+CLI's, call for call (each child is a fork of a server whose driver has never
+run a command, so no call sees another's state). Its exit code goes back to the caller. `client_script`
 writes the small `aws` the node programs are pointed at (EKS_MULTUS_AWS_CLI).
 Only the interpreter start, the imports and the data files read are shared
 (the server makes one call to a closed port at start, and each child's botocore
@@ -56,9 +57,7 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def _child(conn: socket.socket, loader) -> int:
-    from awscli.clidriver import create_clidriver
-
+def _child(conn: socket.socket, driver) -> int:
     fds = array.array("i")
     msg, ancdata, _, _ = conn.recvmsg(4, socket.CMSG_SPACE(3 * fds.itemsize))
     for level, kind, data in ancdata:
@@ -73,8 +72,6 @@ def _child(conn: socket.socket, loader) -> int:
     os.environ["AWS_DATA_PATH"] = DATA_PATH  # what importing awscli sets in a fresh process
     os.chdir(request["cwd"])
     sys.argv = ["aws", *request["argv"]]
-    driver = create_clidriver()
-    driver.session.get_component("data_loader")._cache.update(loader._cache)
     try:
         rc = driver.main(request["argv"])
     except SystemExit as exc:
@@ -110,6 +107,13 @@ def serve(sock: str) -> None:
     os.environ.clear()
     os.environ.update(saved)
     assert awscli.__version__ and loader._cache
+    # What each call's child runs: a driver that has never run a command (its session holds no region,
+    # profile or credentials; botocore reads the environment when a call needs it), with its command
+    # tables built and that loader's files.
+    pristine = create_clidriver()
+    pristine.session.get_component("data_loader")._cache.update(loader._cache)
+    pristine._get_command_table()["ec2"]._get_command_table()
+    pristine._get_argument_table()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     if os.path.exists(sock):
         os.unlink(sock)
@@ -122,7 +126,7 @@ def serve(sock: str) -> None:
         if os.fork() == 0:
             server.close()
             try:
-                rc = _child(conn, loader)
+                rc = _child(conn, pristine)
             except BaseException as exc:  # the caller must get an exit code, whatever happened
                 print(f"aws (VM fork server): {exc!r}", file=sys.stderr, flush=True)
                 rc = 255

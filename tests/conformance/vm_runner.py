@@ -74,7 +74,10 @@ def world_for(job: dict, index: int) -> dict:
         "zone": zone,
         "subnets": {"node": "10.0.0.0/24", **{i["subnet"]: i["cidr"] for i in job["interfaces"]}},
         "zones": {i["subnet"]: i["zone"] for i in job["interfaces"]},
-        "instances": {f"node{index}{suffix}": {"subnet": "node", "tags": tags} for suffix in ("", "b", "c")},
+        # The scenario job's extra nodes: b (an address moves to it), c (its create is refused).
+        "instances": {
+            f"node{index}{suffix}": {"subnet": "node", "tags": tags} for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 1]
+        },
     }
 
 
