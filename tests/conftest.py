@@ -12,18 +12,15 @@ IN_CI = os.environ.get("CI") == "true"
 # (components/core/versions.py, plan_date), so it gives the same result next year.
 os.environ.setdefault("EKS_MULTUS_DATE", "2026-12-01")
 
-VM_GROUP = "vm"
-"""The xdist group of the conformance VM's tests (tests/conformance/test_cni_conformance.py)."""
-
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """The VM's tests first, in the order pytest-randomly gave them; the rest after, in theirs.
+    """The VM's tests (marker `vm`) first, in the order pytest-randomly gave them; the rest after, in theirs.
 
     pytest-randomly shuffles in a wrapper that runs before this hook, so the seed still decides both orders.
-    Under `make test` (pytest-xdist, --dist loadgroup, --no-loadscope-reorder) the VM's group is then the
+    Under `make test` (pytest-xdist, --dist loadfile, --no-loadscope-reorder) the VM's file is then the
     first work unit, so one worker boots the VM at once while the other runs everything else.
     """
-    vm = [i for i in items if any(m.args[:1] == (VM_GROUP,) for m in i.iter_markers("xdist_group"))]
+    vm = [i for i in items if i.get_closest_marker("vm")]
     if vm:
         chosen = set(vm)
         items[:] = vm + [i for i in items if i not in chosen]

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from tests.conformance.harness import jobs_for, missing_tools, run_in_uml
-from tests.conftest import IN_CI, VM_GROUP
+from tests.conftest import IN_CI
 
-pytestmark = pytest.mark.xdist_group(VM_GROUP)  # one worker, one VM boot (the module's report fixture)
+pytestmark = pytest.mark.vm  # ordered first (tests/conftest.py); one file, so one xdist worker and one VM boot
 
 STACKS = ("dev", "prod", "static-l3")
 
