@@ -540,7 +540,7 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2, booted: dict, owne
             entry["modeShown"] = all(f"ipvlan  mode {mode}" in r["ip"] for r in results)
             if len(results) > 1:
                 target = results[1]["address"].split("/")[0]
-                ping = sh("ip", "netns", "exec", pods[0], "ping", "-c", "2", "-W", "2", target, check=False)
+                ping = sh("ip", "netns", "exec", pods[0], "ping", "-c", "2", "-i", "0.2", "-W", "2", target, check=False)
                 entry["ping"] = ping.returncode == 0
         else:
             entry["movedIn"] = "net1" in sh("ip", "-n", pods[0], "-o", "link").stdout
@@ -741,6 +741,7 @@ def restart_mid_batch(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) ->
             ),
             120,
         )
+        progress(f"{node.name}: assign batch in flight: {inflight}; killing the agent")
         node.kill_agent()
         adder.join()
         ec2.switch("throttle", None)
@@ -775,6 +776,7 @@ def restart_mid_batch(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) ->
             ),
             120,
         )
+        progress(f"{node.name}: unassign batch in flight: {inflight}; killing the agent")
         node.kill_agent()
         deleter.join()
         ec2.switch("throttle", None)
@@ -831,6 +833,7 @@ def lost_del(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) -> dict:
         entry = os.path.join(cache, f"{conf['name']}-ctr-{cached_pod}-net1")
         with open(entry, "w") as fh:  # what libcni caches for the pod that keeps its entry
             fh.write(results[cached_pod][0].stdout)
+        progress(f"{node.name}: three pods added; their DELs are lost")
         out["added"] = all(r[0].returncode == 0 and r[1] in ec2.addresses(eni) for r in results.values())
         # The DELs are lost: the sandboxes' netns go away and the plugin never hears of it.
         for pod in (cached_pod, gone):
