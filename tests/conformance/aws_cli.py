@@ -125,6 +125,7 @@ def serve(sock: str) -> None:
         conn, _ = server.accept()
         if os.fork() == 0:
             server.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # as in a fresh `aws` process
             try:
                 rc = _child(conn, pristine)
             except BaseException as exc:  # the caller must get an exit code, whatever happened

@@ -841,12 +841,17 @@ def lost_del(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) -> dict:
         added_gone = results[gone][2]
         time.sleep(max(0.0, added_gone + 1 - time.monotonic()))
         out["keptWithinGrace"] = results[gone][1] in ec2.addresses(eni)
-        out["releasedAfterGrace"] = _wait(lambda: results[gone][1] not in ec2.addresses(eni), grace + 20)
+        # The reconciler unassigns, then drops the record: wait for both.
+        out["releasedAfterGrace"] = _wait(
+            lambda: results[gone][1] not in ec2.addresses(eni) and f"ctr-{gone}" not in node.state(), grace + 20
+        )
         out["secondsAfterAssign"] = round(time.time() - results[gone][3], 1)
         out["notInState"] = f"ctr-{gone}" not in node.state()
         out["keptWhileCached"] = results[cached_pod][1] in ec2.addresses(eni) and f"ctr-{cached_pod}" in node.state()
         os.unlink(entry)
-        out["releasedOnceCacheGone"] = _wait(lambda: results[cached_pod][1] not in ec2.addresses(eni), 20)
+        out["releasedOnceCacheGone"] = _wait(
+            lambda: results[cached_pod][1] not in ec2.addresses(eni) and f"ctr-{cached_pod}" not in node.state(), 20
+        )
         out["liveKept"] = results[live][1] in ec2.addresses(eni) and f"ctr-{live}" in node.state()
         cni(node, "DEL", conf, f"ctr-{live}", live, "net1", cached=json.loads(results[live][0].stdout))
         out["nothingLeft"] = not ec2.addresses(eni) and not _state_files()
