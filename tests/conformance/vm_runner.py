@@ -14,16 +14,21 @@ order, on those links. The EC2 side is read with boto3. Writes a JSON report.
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, ROOT_DIR)
 
+from tests.conformance.aws_cli import client_script  # noqa: E402
 from tests.conformance.node_standin import Hotplug, attached, imds_server, metadata  # noqa: E402
 
 CNI_PATH = "/usr/lib/cni"
@@ -33,6 +38,11 @@ EC2_PORT = 5000
 EC2_CONTROL = "/run/ec2-standin"
 REGION = "ap-northeast-2"
 AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
+"""The AWS CLI the node programs run; main() points it at the fork server's client (tests/conformance/aws_cli.py)."""
+AWS_CLI_DIR = "/run/aws-cli"
+EXECS: collections.Counter = collections.Counter()
+"""Plugin processes started, by plugin type (the report's figures for what a CNI call costs here)."""
+CLONE_NEWNET = 0x40000000
 ASSETS = os.path.join(ROOT_DIR, "components", "core", "assets")
 AGENT = os.path.join(ASSETS, "eks-multus-eni-agent")
 AGENT_ATTEMPTS = 3
@@ -64,7 +74,10 @@ def world_for(job: dict, index: int) -> dict:
         "zone": zone,
         "subnets": {"node": "10.0.0.0/24", **{i["subnet"]: i["cidr"] for i in job["interfaces"]}},
         "zones": {i["subnet"]: i["zone"] for i in job["interfaces"]},
-        "instances": {f"node{index}{suffix}": {"subnet": "node", "tags": tags} for suffix in ("", "b", "c")},
+        # The scenario job's extra nodes: b (an address moves to it), c (its create is refused).
+        "instances": {
+            f"node{index}{suffix}": {"subnet": "node", "tags": tags} for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 1]
+        },
     }
 
 
@@ -119,6 +132,10 @@ class Ec2:
             with open(path, "w") as fh:
                 fh.write(value)
 
+    def raw_log(self) -> list[str]:
+        path = os.path.join(EC2_CONTROL, "calls.log")
+        return [line.rstrip("\n") for line in open(path)] if os.path.exists(path) else []
+
     def log(self) -> list[str]:
         """EC2 calls made by the node's programs (AWS CLI), not by this harness (boto3)."""
         path = os.path.join(EC2_CONTROL, "calls.log")
@@ -151,7 +168,7 @@ class Node:
         self.port = 18000 + Node.count
         self.link = Node.count
         self.root = f"/run/node-root/{name}"
-        self.imds: subprocess.Popen | None = None
+        self.imds = None
         self.agent: subprocess.Popen | None = None
         self.agent_dir = f"/run/eks-multus-agent-{name}"
         self.hotplug: Hotplug | None = None
@@ -212,10 +229,18 @@ class Node:
         return boot
 
     def boot(self, program: str, **env: str) -> dict:
-        if self.hotplug and self.hotplug.stopped.is_set():  # a later boot: links may appear again (a refused node)
+        later = bool(self.hotplug and self.hotplug.stopped.is_set())
+        if later:  # a later boot: links may appear again (a refused node)
             self.hotplug = Hotplug(self.ec2.client, self.instance_id, self.appear, interval=0.5)
             self.hotplug.seen = {e for e in self.enis.values()}
             self.hotplug.start()
+        try:
+            return self._boot(program, **env)
+        finally:
+            if later:  # every attach of this boot has happened (polling on cost a describe every 0.5 s for the rest of the run)
+                self.hotplug.stop()
+
+    def _boot(self, program: str, **env: str) -> dict:
         started = time.monotonic()
         done = sh(
             "ip",
@@ -266,29 +291,19 @@ class Node:
         return out
 
     def start_imds(self) -> None:
-        endpoint = f"http://10.250.{self.link}.1:{EC2_PORT}"
-        self.imds = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                self.name,
-                sys.executable,
-                os.path.abspath(__file__),
-                "imds",
-                str(self.port),
-                endpoint,
-                self.instance_id,
-                self.world["region"],
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        if self.imds.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"IMDS stand-in for {self.name} did not start")
+        """IMDS on the node's loopback, served from this process: only its socket is made in the node's namespace.
 
-    def start_agent(self) -> None:
-        """The node agent (eks-multus-eni-agent) in the node's namespace, as the DaemonSet runs it on the host."""
+        (One Python process per node importing boto3 cost about 4 s of the VM's single CPU each.)
+        """
+        client, instance_id, region = self.ec2.client, self.instance_id, self.world["region"]
+        self.imds = in_netns(self.name, lambda: imds_server(self.port, lambda: metadata(client, instance_id, region)))
+        threading.Thread(target=self.imds.serve_forever, daemon=True).start()
+
+    def start_agent(self, **knobs) -> None:
+        """The node agent (eks-multus-eni-agent) in the node's namespace, as the DaemonSet runs it on the host.
+
+        `knobs` override its config keys (reconcileSeconds, graceSeconds, maxAttempts) for one scenario.
+        """
         os.makedirs(self.agent_dir, exist_ok=True)
         config = {
             "socket": f"{self.agent_dir}/agent.sock",
@@ -298,6 +313,7 @@ class Node:
             "graceSeconds": 3600,
             "batchWindowSeconds": 0.05,
             "maxAttempts": AGENT_ATTEMPTS,
+            **knobs,
         }
         with open(f"{self.agent_dir}/agent.json", "w") as fh:
             json.dump(config, fh)
@@ -309,6 +325,17 @@ class Node:
             if time.monotonic() > deadline or self.agent.poll() is not None:
                 raise RuntimeError(f"agent for {self.name} did not start: {_read(f'{self.agent_dir}/agent.log')}")
             time.sleep(0.05)
+
+    def kill_agent(self) -> None:
+        """A crash: SIGKILL, no shutdown path runs (what the kernel's OOM killer or a node hiccup does)."""
+        if self.agent:
+            self.agent.kill()
+        self.stop_agent()
+
+    def state(self) -> dict[str, dict]:
+        """The agent's persisted attachments, by container ID."""
+        text = _read(f"{self.agent_dir}/state.json")
+        return {r["containerID"]: r for r in (json.loads(text).get("attachments", {}) if text else {}).values()}
 
     def stop_agent(self) -> None:
         if self.agent:
@@ -323,8 +350,8 @@ class Node:
 
     def stop_imds(self) -> None:
         if self.imds:
-            self.imds.terminate()
-            self.imds.wait(timeout=10)
+            self.imds.shutdown()
+            self.imds.server_close()
             self.imds = None
 
     def env(self) -> dict[str, str]:
@@ -350,6 +377,43 @@ class Node:
         sh("ip", "netns", "del", self.name, check=False)
 
 
+def in_netns(name: str, make):
+    """`make()` run on a thread that joined network namespace `name` (setns(2) moves only the calling thread)."""
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            with open(f"/run/netns/{name}") as fh:
+                if ctypes.CDLL(None, use_errno=True).setns(fh.fileno(), CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns {name}")
+            out["value"] = make()
+        except Exception as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def start_aws_cli() -> subprocess.Popen:
+    """The AWS CLI fork server in the VM's root namespace (the EC2 endpoint is a root-side veth address)."""
+    global AWS_CLI
+    os.makedirs(AWS_CLI_DIR, exist_ok=True)
+    sock = os.path.join(AWS_CLI_DIR, "sock")
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT_DIR, "tests", "conformance", "aws_cli.py"), sock],
+        cwd=ROOT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=open(os.path.join(AWS_CLI_DIR, "server.log"), "w"),
+        text=True,
+    )
+    AWS_CLI = client_script(os.path.join(AWS_CLI_DIR, "aws"), sock)
+    return proc
+
+
 def _read(path: str) -> str | None:
     try:
         with open(path) as fh:
@@ -367,6 +431,7 @@ def _exec(node: Node, command: str, conf: dict, container: str, netns: str, ifna
         "CNI_IFNAME": ifname,
         "CNI_PATH": plugin_dirs,
     }
+    EXECS[conf["type"]] += 1
     binary = next((os.path.join(d, conf["type"]) for d in plugin_dirs.split(":") if os.path.exists(os.path.join(d, conf["type"]))), None)
     if binary is None:
         return subprocess.CompletedProcess([conf["type"]], 1, "", f"plugin {conf['type']} not in {plugin_dirs}")
@@ -402,14 +467,19 @@ def cni(node: Node, command: str, conf: dict, container: str, netns: str, ifname
     return done, outputs
 
 
-def run_network(job: dict, index: int, script: str, ec2: Ec2) -> dict:
+def node_group_of(job: dict) -> tuple[str, str]:
+    """Jobs of one stack and node group run on one node: their node interfaces and boot input are the same."""
+    return job["stack"], json.loads(job["bootConf"])["nodeGroup"]
+
+
+def run_network(job: dict, index: int, script: str, ec2: Ec2, booted: dict, owner: int) -> dict:
+    """One network's CNI run, on its node group's node: booted by the group's first job (`owner`), then reused."""
     pods = (f"pod{index}a", f"pod{index}b")
     conf = job["conf"]
     plugins = conf.get("plugins", [conf])
     chained = [p["type"] for p in plugins]
-    world = ec2.worlds[f"job{index}"]
+    world = ec2.worlds[f"job{owner}"]
     ec2.use(world["region"])
-    node = Node(f"node{index}", job, ec2, world)
     entry = {
         "stack": job["stack"],
         "network": job["network"],
@@ -419,15 +489,27 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2) -> dict:
     }
     first = plugins[0]
     started = time.monotonic()
-    nodes = [node]
+    nodes: list[Node] = []  # this job's extra nodes; the group's node is closed by main()
+    key = node_group_of(job)
     try:
-        entry["boot"] = node.start(script)
-        # A reboot: the same program again finds its ENIs attached and creates nothing.
-        before = len(ec2.log())
-        again = node.boot(script)
-        again["calls"] = ec2.log()[before:]
-        entry["boot"]["second"] = again
+        if key in booted:
+            node, entry["boot"] = booted[key]
+            entry["bootShared"] = node.name
+            if entry["boot"] is None:
+                raise RuntimeError(f"{node.name} (node group {key[1]}) did not boot for an earlier network")
+        else:
+            node = Node(f"node{owner}", job, ec2, world)
+            booted[key] = (node, None)
+            entry["boot"] = node.start(script)
+            # A reboot: the same program again finds its ENIs attached and creates nothing.
+            before = len(ec2.log())
+            again = node.boot(script)
+            again["calls"] = ec2.log()[before:]
+            entry["boot"]["second"] = again
+            booted[key] = (node, entry["boot"])
         if job.get("scenarios"):
+            if owner != index:  # the scenarios' extra nodes are instances of this job's world
+                raise RuntimeError("the scenario network must be the first of its node group")
             entry["boot"]["refusedCreate"] = refused_create(job, index, ec2, world, script, nodes)
         enis = node.enis if ENI_IP in chained else None
         for pod in pods:
@@ -458,7 +540,7 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2) -> dict:
             entry["modeShown"] = all(f"ipvlan  mode {mode}" in r["ip"] for r in results)
             if len(results) > 1:
                 target = results[1]["address"].split("/")[0]
-                ping = sh("ip", "netns", "exec", pods[0], "ping", "-c", "2", "-W", "2", target, check=False)
+                ping = sh("ip", "netns", "exec", pods[0], "ping", "-c", "2", "-i", "0.2", "-W", "2", target, check=False)
                 entry["ping"] = ping.returncode == 0
         else:
             entry["movedIn"] = "net1" in sh("ip", "-n", pods[0], "-o", "link").stdout
@@ -596,6 +678,188 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     # The agent down: the plugin says so with a retryable code, and nothing happens in EC2.
     node.stop_agent()
     out["agentDown"] = failing_add(conf, between=node.start_agent)  # the runtime's DEL retry finds it back
+    progress(f"{node.name}: agent restart mid-batch")
+    out["restartMidBatch"] = restart_mid_batch(index, node, eni, ec2, conf)
+    progress(f"{node.name}: lost DEL")
+    out["lostDel"] = lost_del(index, node, eni, ec2, conf)
+    return out
+
+
+def _wait(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _concurrently(node: Node, command: str, conf: dict, pods: list[str], cached: dict | None = None) -> dict:
+    """The runtime's parallel sandbox setups (or teardowns) on one node: one CNI call per pod at once."""
+    done: dict = {}
+
+    def one(pod: str) -> None:
+        done[pod] = cni(node, command, conf, f"ctr-{pod}", pod, "net1", cached=(cached or {}).get(pod))
+
+    threads = [threading.Thread(target=one, args=(pod,)) for pod in pods]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done
+
+
+def restart_mid_batch(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) -> dict:
+    """The agent killed while a batch is at EC2 (assigns, then unassigns): nothing lost, nothing leaked.
+
+    EC2 throttles (RequestLimitExceeded, what EC2 answers a request over its rate: EC2 API reference,
+    "Request throttling") and the agent, given attempts enough, keeps the batch in backoff until it is
+    killed, its records persisted as `assigning` (or `releasing`). The plugins' ADDs fail, and the runtime
+    cleans up with DEL (CNI spec, "Lifecycle": a runtime calls DEL after a failed ADD). The restarted agent
+    finishes each record: an assign whose pod's netns exists is replayed, an interrupted release is done.
+    A pod assigned before the crash is neither lost nor released.
+    """
+    out: dict = {}
+    keep, pods = f"r{index}k", [f"r{index}{n}" for n in range(3)]
+    for pod in (keep, *pods):
+        sh("ip", "netns", "add", pod)
+    try:
+        kept, _ = cni(node, "ADD", conf, f"ctr-{keep}", keep, "net1")
+        kept_ip = _first_ip(kept)
+        # Assigns: the batch in flight at EC2 when the agent dies.
+        node.stop_agent()
+        node.start_agent(maxAttempts=10_000)
+        before = ec2.calls("AssignPrivateIpAddresses")
+        ec2.switch("throttle", "1000000")
+        adds: dict = {}
+        adder = threading.Thread(target=lambda: adds.update(_concurrently(node, "ADD", conf, pods)))
+        adder.start()
+        ids = [f"ctr-{p}" for p in pods]
+        inflight = _wait(
+            lambda: (
+                all(node.state().get(c, {}).get("phase") == "assigning" for c in ids) and ec2.calls("AssignPrivateIpAddresses") > before
+            ),
+            120,
+        )
+        progress(f"{node.name}: assign batch in flight: {inflight}; killing the agent")
+        node.kill_agent()
+        adder.join()
+        ec2.switch("throttle", None)
+        state = node.state()
+        out["assign"] = {
+            "inFlightAtKill": inflight,
+            "addsFailed": all(adds[p][0].returncode != 0 for p in pods),
+            "recordedAtCrash": all(state.get(c, {}).get("phase") == "assigning" for c in ids),
+        }
+        # Each failed ADD's address, from its IPAM step (the runtime has no result to cache).
+        addresses = {p: (adds[p][1][0]["ips"][0]["address"].split("/")[0] if adds[p][1] else None) for p in pods}
+        node.start_agent()
+        finished = _wait(lambda: all(node.state().get(c, {}).get("phase") == "assigned" for c in ids), 60)
+        on_eni = ec2.addresses(eni)
+        out["assign"].update(
+            resumed=finished,
+            onEniAfterRestart=all(a in on_eni for a in addresses.values()),
+            keptUntouched=kept_ip in on_eni and node.state().get(f"ctr-{keep}", {}).get("phase") == "assigned",
+        )
+        cached = {p: adds[p][1][0] for p in pods if adds[p][1]}
+        # Unassigns: the DELs' batch in flight when the agent dies.
+        node.stop_agent()
+        node.start_agent(maxAttempts=10_000)
+        before = ec2.calls("UnassignPrivateIpAddresses")
+        ec2.switch("throttle", "1000000")
+        dels: dict = {}
+        deleter = threading.Thread(target=lambda: dels.update(_concurrently(node, "DEL", conf, pods, cached)))
+        deleter.start()
+        inflight = _wait(
+            lambda: (
+                all(node.state().get(c, {}).get("phase") == "releasing" for c in ids) and ec2.calls("UnassignPrivateIpAddresses") > before
+            ),
+            120,
+        )
+        progress(f"{node.name}: unassign batch in flight: {inflight}; killing the agent")
+        node.kill_agent()
+        deleter.join()
+        ec2.switch("throttle", None)
+        state = node.state()
+        out["unassign"] = {
+            "inFlightAtKill": inflight,
+            "delsFailed": all(dels[p][0].returncode != 0 for p in pods),
+            "recordedAtCrash": all(state.get(c, {}).get("phase") == "releasing" for c in ids),
+        }
+        node.start_agent()
+        finished = _wait(lambda: not any(c in node.state() for c in ids), 60)
+        on_eni = ec2.addresses(eni)
+        retried = _concurrently(node, "DEL", conf, pods, cached)  # the runtime retries a failed DEL
+        out["unassign"].update(
+            resumed=finished,
+            goneFromEni=not any(a in on_eni for a in addresses.values()),
+            keptUntouched=kept_ip in on_eni,
+            retriedDelsOk=all(d[0].returncode == 0 for d in retried.values()),
+        )
+        cni(node, "DEL", conf, f"ctr-{keep}", keep, "net1", cached=json.loads(kept.stdout) if kept.returncode == 0 else None)
+        out["nothingLeft"] = not ec2.addresses(eni) and not _state_files()
+    finally:
+        ec2.switch("throttle", None)
+        if node.agent is None:
+            node.start_agent()
+        for pod in (keep, *pods):
+            sh("ip", "netns", "del", pod, check=False)
+    return out
+
+
+def lost_del(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) -> dict:
+    """A DEL that never comes: the agent's reconciler releases the address once the pod is gone.
+
+    Gone is judged as the agent documents it: no network namespace at the path the ADD named, and no
+    entry in the runtime's CNI result cache (libcni writes `<cacheDir>/results/<network>-<containerID>-<ifname>`
+    on ADD and removes it on DEL: containernetworking/cni libcni/api.go, getCacheFilePath), and not before
+    the grace has passed since the assign. Short reconcile interval and grace here (config keys
+    reconcileSeconds, graceSeconds); the node defaults are 60 s and 120 s.
+    """
+    grace = 6.0
+    cache = f"{node.agent_dir}/results"
+    os.makedirs(cache, exist_ok=True)
+    live, cached_pod, gone = f"l{index}k", f"l{index}c", f"l{index}g"
+    node.stop_agent()
+    node.start_agent(reconcileSeconds=1, graceSeconds=grace)
+    out: dict = {}
+    results: dict = {}
+    try:
+        for pod in (live, cached_pod, gone):
+            sh("ip", "netns", "add", pod)
+            done, _ = cni(node, "ADD", conf, f"ctr-{pod}", pod, "net1")
+            since = node.state().get(f"ctr-{pod}", {}).get("since", 0.0)  # when the agent recorded it (time.time())
+            results[pod] = (done, _first_ip(done), time.monotonic(), since)
+        entry = os.path.join(cache, f"{conf['name']}-ctr-{cached_pod}-net1")
+        with open(entry, "w") as fh:  # what libcni caches for the pod that keeps its entry
+            fh.write(results[cached_pod][0].stdout)
+        progress(f"{node.name}: three pods added; their DELs are lost")
+        out["added"] = all(r[0].returncode == 0 and r[1] in ec2.addresses(eni) for r in results.values())
+        # The DELs are lost: the sandboxes' netns go away and the plugin never hears of it.
+        for pod in (cached_pod, gone):
+            sh("ip", "netns", "del", pod)
+        added_gone = results[gone][2]
+        time.sleep(max(0.0, added_gone + 1 - time.monotonic()))
+        out["keptWithinGrace"] = results[gone][1] in ec2.addresses(eni)
+        # The reconciler unassigns, then drops the record: wait for both.
+        out["releasedAfterGrace"] = _wait(
+            lambda: results[gone][1] not in ec2.addresses(eni) and f"ctr-{gone}" not in node.state(), grace + 20
+        )
+        out["secondsAfterAssign"] = round(time.time() - results[gone][3], 1)
+        out["notInState"] = f"ctr-{gone}" not in node.state()
+        out["keptWhileCached"] = results[cached_pod][1] in ec2.addresses(eni) and f"ctr-{cached_pod}" in node.state()
+        os.unlink(entry)
+        out["releasedOnceCacheGone"] = _wait(
+            lambda: results[cached_pod][1] not in ec2.addresses(eni) and f"ctr-{cached_pod}" not in node.state(), 20
+        )
+        out["liveKept"] = results[live][1] in ec2.addresses(eni) and f"ctr-{live}" in node.state()
+        cni(node, "DEL", conf, f"ctr-{live}", live, "net1", cached=json.loads(results[live][0].stdout))
+        out["nothingLeft"] = not ec2.addresses(eni) and not _state_files()
+    finally:
+        node.stop_agent()
+        node.start_agent()
+        for pod in (live, cached_pod, gone):
+            sh("ip", "netns", "del", pod, check=False)
     return out
 
 
@@ -681,38 +945,43 @@ def _ok(entry: dict) -> bool:
     return boot.get("rc") == 0 and boot.get("up") and all(boot.get("resolved", {}).values()) and all(entry.get(k) for k in keys) and eni_ok
 
 
-def serve_imds(port: int, endpoint: str, instance_id: str, region: str) -> None:
-    import boto3
-
-    client = boto3.client("ec2", region_name=region, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
-    server = imds_server(port, lambda: metadata(client, instance_id, region))
-    print("ready", flush=True)
-    server.serve_forever()
-
-
 def main() -> int:
-    if sys.argv[1] == "imds":
-        serve_imds(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5])
-        return 0
     job_path, report_path, script = sys.argv[1:4]
     with open(job_path) as fh:
         jobs = json.load(fh)
     started = time.monotonic()
-    progress(f"{len(jobs)} jobs; starting the EC2 stand-in")
-    ec2 = Ec2({f"job{i}": world_for(job, i) for i, job in enumerate(jobs)})
+    progress(f"{len(jobs)} jobs; starting the AWS CLI fork server and the EC2 stand-in")
+    aws_cli = start_aws_cli()
+    owners: dict[tuple[str, str], int] = {}
+    for i, job in enumerate(jobs):
+        owners.setdefault(node_group_of(job), i)
+    ec2 = Ec2({f"job{i}": world_for(jobs[i], i) for i in sorted(set(owners.values()))})
+    booted: dict = {}
     ec2_seconds = round(time.monotonic() - started, 2)
-    progress(f"EC2 stand-in up in {ec2_seconds} s")
+    if aws_cli.stdout.readline().strip() != "ready":
+        raise RuntimeError("the AWS CLI fork server did not start: " + (_read(os.path.join(AWS_CLI_DIR, "server.log")) or ""))
+    progress(f"EC2 stand-in up in {ec2_seconds} s, AWS CLI server in {round(time.monotonic() - started, 2)} s")
     try:
         entries = []
         for i, job in enumerate(jobs):
             progress(f"job {i}: {job['stack']} {job['network']}")
-            entries.append(run_network(job, i, script, ec2))
+            entries.append(run_network(job, i, script, ec2, booted, owners[node_group_of(job)]))
             progress(f"job {i}: ok={entries[-1]['ok']} in {entries[-1]['seconds']} s {entries[-1].get('error') or ''}")
+        log = ec2.raw_log()
     finally:
+        for node, _ in booted.values():
+            node.close()
         ec2.close()
+        aws_cli.send_signal(signal.SIGTERM)
+    figures = {
+        # "<Action> <id> [cli|sdk]": the ENI-IP rules' writes carry no caller (the agent makes them, with the AWS CLI today).
+        "ec2Calls": dict(collections.Counter(" ".join([line.split(" ")[0], *line.split(" ")[2:3]]) for line in log)),
+        "pluginExecs": dict(EXECS),
+    }
+    progress(f"figures: {json.dumps(figures, sort_keys=True)}")
     with open(report_path, "w") as fh:
         json.dump(
-            {"entries": entries, "seconds": round(time.monotonic() - started, 2), "ec2StartSeconds": ec2_seconds},
+            {"entries": entries, "seconds": round(time.monotonic() - started, 2), "ec2StartSeconds": ec2_seconds, "figures": figures},
             fh,
             indent=2,
             sort_keys=True,
