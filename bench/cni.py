@@ -259,6 +259,7 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
             "multusCpuSecondsPerAdd": round((cpu_add - cpu_before) / n, 4),
             "multusCpuSecondsPerDel": round((cpu_del - cpu_add) / n, 4),
             "multusPeakMiB": round(multus.peak_mib(), 1),
+            "agentPeakMiB": round(agent_group.peak_mib(), 1) if mode not in ("floor", "legacy") else None,
             "oomKills": multus.oom_kills(),
             "failures": add_failures + del_failures,
             "addressesLeftOnEni": len(left),
@@ -304,8 +305,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, closing(Ec2Standin(Path(tmp) / "ec2")) as ec2:
         for mode in modes:
             for n in CONCURRENCY:
-                started = time.perf_counter()
+                started, load = time.perf_counter(), os.getloadavg()[0]
                 row = run_case(mode, n, Path(tmp), ec2)
+                row["loadAverage1mAtStart"] = round(load, 2)  # the machine may be shared: read the figures with it
                 row["caseSeconds"] = round(time.perf_counter() - started, 1)
                 results.append(row)
                 print(

@@ -360,6 +360,7 @@ def build_boot(endpoint: str, setup: dict) -> dict:
             ImageId="ami-12c6146b",
             MinCount=1,
             MaxCount=1,
+            InstanceType=spec.get("instanceType", "m5.large"),  # moto's default (m1.small) has 4 IPv4 slots per ENI
             SubnetId=subnets[spec["subnet"]],
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()]}],
         )

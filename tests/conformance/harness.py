@@ -96,6 +96,8 @@ def jobs_for(stack: str) -> list[dict]:
             for a in attachments(cfg)
             if a.node_group == group
         ]
+        # The instance type sets the ENI's IPv4 slots, which EC2 (and the stand-in) enforce per ENI.
+        job["instanceType"] = group.instance_type
         files = _cloud_files(cfg, group)
         job["bootConf"] = files[CONF_PATH]
         job["secondaryCidr"] = str(cfg.vpc.secondary_cidr)

@@ -76,7 +76,8 @@ def world_for(job: dict, index: int) -> dict:
         "zones": {i["subnet"]: i["zone"] for i in job["interfaces"]},
         # The scenario job's extra nodes: b (an address moves to it), c (its create is refused).
         "instances": {
-            f"node{index}{suffix}": {"subnet": "node", "tags": tags} for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 1]
+            f"node{index}{suffix}": {"subnet": "node", "tags": tags, "instanceType": job["instanceType"]}
+            for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 1]
         },
     }
 
