@@ -9,12 +9,16 @@ legacy row's plugin runs the real AWS CLI (awscli from the dev requirements) aga
 stand-in, so each of its EC2 calls costs what an AWS CLI process costs.
 
 Limits: a "multus" cgroup with the Multus container's limits (100m CPU = CFS quota 10 ms per
-100 ms period, 256 MiB) holds every plugin process and its children, as Multus thick runs
-delegates as children of its daemon (REFERENCE.md section 14); the agent gets a cgroup of its own
-with the same CPU limit. cgroup v2 (cpu.max, memory.max, memory.peak) where the host has it,
-else the v1 cpu and memory controllers (cpu.cfs_quota_us / cpu.cfs_period_us,
-memory.limit_in_bytes, memory.max_usage_in_bytes); the User-Mode Linux kernel of the
-conformance VM has no cgroup controllers enabled, so the bench runs on the host kernel.
+100 ms period, 256 MiB) holds bench/launcher.py, which stands in for the Multus daemon: it spawns
+every plugin from inside the cgroup, so each plugin's fork, exec and children are charged there, as
+Multus thick runs delegates as children of its daemon (REFERENCE.md section 14). The agent gets a
+cgroup of its own with the DaemonSet's CPU limit. cgroup v2 (cpu.max, memory.max, memory.peak)
+where the host has it, else the v1 cpu and memory controllers (cpu.cfs_quota_us /
+cpu.cfs_period_us, memory.limit_in_bytes, memory.max_usage_in_bytes). The User-Mode Linux kernel
+of the conformance VM has the controllers too, but a process start there costs about 40 times the
+host's (every syscall goes through ptrace, every file through hostfs: /bin/true x50 under the same
+cpu.max, p50 0.30 s in the VM), so the bench runs on the host kernel, where the limits are real
+kernel limits and the costs are a real machine's.
 
 Runs: 1, 10 and 50 concurrent ADDs, then their DELs, for
   floor    /bin/true through the same harness: the cost of starting a process at all in the
@@ -57,6 +61,9 @@ GROUP_ROOT = f"eks-multus-bench-{os.getpid()}"
 """One parent cgroup per bench process, so two benches on one host do not remove each other's."""
 MEMORY_LIMIT = 256 * 1024 * 1024
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CNI_CONCURRENCY", "1,10,50").split(",")]
+LEGACY_CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CNI_LEGACY_CONCURRENCY", "1,10").split(",")]
+"""The old plugin runs one AWS CLI process per pod and call, one at a time per node: about 1 s of CPU each, 10 s
+at 100m, so x50 takes about 50 x 10 s per wave (some 17 minutes for ADD and DEL). Set 1,10,50 to run it."""
 AWS_CLI = Path(sys.executable).parent / "aws"  # awscli, pinned in requirements-dev.txt
 PREFIXES_AT_BOOT = 4  # 64 addresses: room for 50 pods
 TARGETS = {
@@ -151,40 +158,51 @@ def percentile(values: list[float], q: float) -> float:
     return round(ordered[int(rank) - 1], 3)
 
 
-def launch(node: Node, group: Cgroup, command: str, conf: dict, container: str, netns: str, role: Path, legacy_env: dict | None):
-    env = {
-        "PATH": os.environ["PATH"],
-        "CNI_COMMAND": command,
-        "CNI_CONTAINERID": container,
-        "CNI_IFNAME": "net1",
-        "CNI_NETNS": netns,
-        "EKS_MULTUS_AGENT_PORT": str(node.port),
-        **(legacy_env or {}),
-    }
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(role)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=group.enter
-    )
-    return proc, start, json.dumps(conf).encode()
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 
 
-def wave(node: Node, group: Cgroup, command: str, confs: dict[str, dict], netns: Path, role: Path, legacy_env: dict | None):
-    """All at once; each one's wall time from its start to its exit."""
-    procs = {cid: launch(node, group, command, conf, cid, str(netns), role, legacy_env) for cid, conf in confs.items()}
-    for proc, _, data in procs.values():  # every process is started before any gets its config
-        try:
-            proc.stdin.write(data)
-            proc.stdin.close()
-        except BrokenPipeError:  # killed before it read its config (the OOM killer, under the memory limit)
-            pass
+class Launcher:
+    """bench/launcher.py inside the Multus cgroup: it spawns the plugins, as the Multus daemon does."""
+
+    def __init__(self, group: Cgroup) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(LAUNCHER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=group.enter
+        )
+
+    def wave(self, calls: list[dict]) -> list[dict]:
+        self.proc.stdin.write(json.dumps({"calls": calls}) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["results"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def wave(node: Node, launcher: Launcher, command: str, confs: dict[str, dict], netns: Path, role: Path, legacy_env: dict | None):
+    """All at once; each one's wall time from its spawn to its exit."""
+    calls = [
+        {
+            "argv": [str(role)],
+            "env": {
+                "PATH": os.environ["PATH"],
+                "CNI_COMMAND": command,
+                "CNI_CONTAINERID": cid,
+                "CNI_IFNAME": "net1",
+                "CNI_NETNS": str(netns),
+                "EKS_MULTUS_AGENT_PORT": str(node.port),
+                **(legacy_env or {}),
+            },
+            "stdin": json.dumps(conf),
+        }
+        for cid, conf in confs.items()
+    ]
     times, failures, errors = [], 0, []
-    for proc, start, _ in procs.values():
-        out = proc.stdout.read()
-        rc = proc.wait()
-        times.append(time.perf_counter() - start)
-        if rc != 0:
+    for result in launcher.wave(calls):
+        times.append(result["seconds"])
+        if result["rc"] != 0:
             failures += 1
-            errors.append(out.decode()[:300] or proc.stderr.read().decode()[-300:])
+            errors.append(result["stdout"][:300] or result["stderr"])
     return times, failures, errors
 
 
@@ -238,11 +256,15 @@ def run_case(mode: str, n: int, tmp: Path, ec2: Ec2Standin) -> dict:
             confs = {f"pod-{i}": chained_conf([f"100.64.30.{10 + i}"]) for i in range(n)}
             if mode == "legacy":
                 confs = {k: {**v, "dataDir": str(folder / "legacy-state")} for k, v in confs.items()}
+        launcher = Launcher(multus)
+        launcher.wave([])  # started and idle, as the Multus daemon is before pods come:
+        time.sleep(2 * CPU_PERIOD_US / 1e6)  # its start-up must not eat the first wave's quota period
         multus.reset_peak()
         cpu_before = multus.cpu_seconds()
-        add_times, add_failures, add_errors = wave(node, multus, "ADD", confs, netns, role, legacy_env)
+        add_times, add_failures, add_errors = wave(node, launcher, "ADD", confs, netns, role, legacy_env)
         after_add, cpu_add = ec2_calls(ec2, eni_id), multus.cpu_seconds()
-        del_times, del_failures, del_errors = wave(node, multus, "DEL", confs, netns, role, legacy_env)
+        del_times, del_failures, del_errors = wave(node, launcher, "DEL", confs, netns, role, legacy_env)
+        launcher.close()
         after_del, cpu_del = ec2_calls(ec2, eni_id), multus.cpu_seconds()
         left = ec2.addresses(eni_id)
         return {
@@ -304,7 +326,7 @@ def main() -> int:
     # The EC2 stand-in is the bench's child, in the bench's cgroup: neither Multus's nor the agent's.
     with tempfile.TemporaryDirectory() as tmp, closing(Ec2Standin(Path(tmp) / "ec2")) as ec2:
         for mode in modes:
-            for n in CONCURRENCY:
+            for n in LEGACY_CONCURRENCY if mode == "legacy" else CONCURRENCY:
                 started, load = time.perf_counter(), os.getloadavg()[0]
                 row = run_case(mode, n, Path(tmp), ec2)
                 row["loadAverage1mAtStart"] = round(load, 2)  # the machine may be shared: read the figures with it

@@ -45,7 +45,7 @@ def test_every_stack_with_eni_addresses_gets_the_agent_daemonset():
         assert pod["hostNetwork"] and pod["nodeSelector"] == {"eks-multus.io/multus": "true"}
         command = pod["containers"][0]["command"][-1]
         assert "chroot /host" in command and "/usr/bin/python3" in command  # the host's Python 3.9 and AWS CLI
-        assert pod["containers"][0]["resources"]["limits"] == {"cpu": "500m", "memory": "256Mi"}
+        assert pod["containers"][0]["resources"]["limits"] == {"cpu": "500m", "memory": "128Mi"}
 
 
 def test_the_prefix_stack_tells_the_agent_what_to_assign_at_start():
