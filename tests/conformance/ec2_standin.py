@@ -353,13 +353,21 @@ def build_boot(endpoint: str, setup: dict) -> dict:
         name: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=setup.get("zones", {}).get(name, zone))["Subnet"]["SubnetId"]
         for name, cidr in setup["subnets"].items()
     }
+    # The plan's subnet CIDR reservations (`prefix` or `explicit`), by subnet name: where Ipv4PrefixCount draws from.
+    for name, reservations in setup.get("reservations", {}).items():
+        for cidr, kind in reservations:
+            ec2.create_subnet_cidr_reservation(SubnetId=subnets[name], Cidr=cidr, ReservationType=kind)
     sg = ec2.create_security_group(GroupName="multus-eni", Description="multus ENIs", VpcId=vpc)["GroupId"]
     instances = {}
     for key, spec in setup["instances"].items():
+        # The node group's instance type where the world names it (its Ipv4AddressesPerInterface bounds the
+        # slots, prefixes included); moto's default type otherwise.
+        kind = {"InstanceType": spec["instanceType"]} if "instanceType" in spec else {}
         out = ec2.run_instances(
             ImageId="ami-12c6146b",
             MinCount=1,
             MaxCount=1,
+            **kind,
             SubnetId=subnets[spec["subnet"]],
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()]}],
         )
