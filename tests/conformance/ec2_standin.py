@@ -360,14 +360,11 @@ def build_boot(endpoint: str, setup: dict) -> dict:
     sg = ec2.create_security_group(GroupName="multus-eni", Description="multus ENIs", VpcId=vpc)["GroupId"]
     instances = {}
     for key, spec in setup["instances"].items():
-        # The node group's instance type where the world names it (its Ipv4AddressesPerInterface bounds the
-        # slots, prefixes included); moto's default type otherwise.
-        kind = {"InstanceType": spec["instanceType"]} if "instanceType" in spec else {}
         out = ec2.run_instances(
             ImageId="ami-12c6146b",
             MinCount=1,
             MaxCount=1,
-            **kind,
+            InstanceType=spec.get("instanceType", "m5.large"),  # moto's default (m1.small) has 4 IPv4 slots per ENI
             SubnetId=subnets[spec["subnet"]],
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()]}],
         )

@@ -104,6 +104,8 @@ def jobs_for(stack: str) -> list[dict]:
             for a in attachments(cfg)
             if a.node_group == group
         ]
+        # The instance type sets the ENI's IPv4 slots, which EC2 (and the stand-in) enforce per ENI.
+        job["instanceType"] = group.instance_type
         files = _cloud_files(cfg, group)
         job["bootConf"] = files[CONF_PATH]
         job["secondaryCidr"] = str(cfg.vpc.secondary_cidr)
@@ -114,9 +116,7 @@ def jobs_for(stack: str) -> list[dict]:
         if agent_interfaces:
             job["agentInterfaces"] = agent_interfaces
         if isinstance(net, IpvlanNetwork) and isinstance(net.ipam, EniPrefixIpam):
-            # The node group's instance type (its ENI slots bound the prefixes) and the plan's reservations.
-            job["instanceType"] = group.instance_type
-            job["reservations"] = reservations
+            job["reservations"] = reservations  # the plan's, where the stand-in draws the prefixes from
             job["prefixScenario"] = (stack, net.name) == PREFIX_SCENARIO_NETWORK
         ipam = first.get("ipam") or {}
         if ipam.get("type") == "whereabouts":

@@ -81,11 +81,7 @@ def world_for(job: dict, index: int) -> dict:
         # The scenario job's extra nodes: b (an address moves to it), c (its create is refused); the prefix
         # scenario's b (a second node drawing prefixes from the same reservation).
         "instances": {
-            f"node{index}{suffix}": {
-                "subnet": "node",
-                "tags": tags,
-                **({"instanceType": job["instanceType"]} if "instanceType" in job else {}),
-            }
+            f"node{index}{suffix}": {"subnet": "node", "tags": tags, "instanceType": job["instanceType"]}
             for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 2 if job.get("prefixScenario") else 1]
         },
         "reservations": job.get("reservations", {}),
