@@ -353,6 +353,10 @@ def build_boot(endpoint: str, setup: dict) -> dict:
         name: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=setup.get("zones", {}).get(name, zone))["Subnet"]["SubnetId"]
         for name, cidr in setup["subnets"].items()
     }
+    # The plan's subnet CIDR reservations (`prefix` or `explicit`), by subnet name: where Ipv4PrefixCount draws from.
+    for name, reservations in setup.get("reservations", {}).items():
+        for cidr, kind in reservations:
+            ec2.create_subnet_cidr_reservation(SubnetId=subnets[name], Cidr=cidr, ReservationType=kind)
     sg = ec2.create_security_group(GroupName="multus-eni", Description="multus ENIs", VpcId=vpc)["GroupId"]
     instances = {}
     for key, spec in setup["instances"].items():

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from components.core.model import IpvlanNetwork
+from components.core.agent_manifests import agent_config
+from components.core.model import EniPrefixIpam, IpvlanNetwork
 from components.core.topology import attachments, kernel_name_al2023, providers, whole_eni_candidates
 from components.core.userdata import CONF_PATH, SCRIPT_PATH, ClusterInfo, MultusNetworkIds, render_user_data
 from plan.render import cni_configs, kubernetes_objects
@@ -29,6 +30,9 @@ SG_PLACEHOLDER = "@multus-security-group"
 UML = "/usr/bin/linux.uml"
 UML_MODULES = Path("/usr/lib/uml/modules")
 SCENARIO_NETWORK = ("dev", "ipvlan-conf-1")
+PREFIX_SCENARIO_NETWORK = ("prefix", "bulk")
+"""The prefix-mode network that also runs the two-node prefix scenario (vm_runner.prefix_scenarios)."""
+RESERVATION = "aws:ec2/subnetCidrReservation:SubnetCidrReservation"
 MODULES = ("lib/crc-ccitt", "net/ipv6/ipv6", "drivers/net/ipvlan/ipvlan", "drivers/net/dummy", "drivers/net/macvlan", "drivers/net/veth")
 
 
@@ -62,7 +66,11 @@ def _cloud_files(cfg, group) -> dict[str, str]:
 def jobs_for(stack: str) -> list[dict]:
     """One job per NAD of the stack's plan, with the node interfaces its node group has, and its boot step's input."""
     cfg = load(stack)
-    confs = cni_configs(kubernetes_objects(planned(stack)))
+    plan = planned(stack)
+    confs = cni_configs(kubernetes_objects(plan))
+    # What the agent DaemonSet's config file holds (its `interfaces`: prefixes to assign at start).
+    agent_interfaces = json.loads(agent_config(cfg))["interfaces"]
+    reservations = _reservations(cfg, plan)
     jobs = []
     for net in cfg.networks:
         conf = copy.deepcopy(confs[f"{net.namespace}_{net.name}.json"])
@@ -105,6 +113,11 @@ def jobs_for(stack: str) -> list[dict]:
         PROGRAM.write_text(files[SCRIPT_PATH])
         # The seed network also runs the ENI-IP plugin's move, refusal, throttling and IMDS-down cases.
         job["scenarios"] = (stack, net.name) == SCENARIO_NETWORK
+        if agent_interfaces:
+            job["agentInterfaces"] = agent_interfaces
+        if isinstance(net, IpvlanNetwork) and isinstance(net.ipam, EniPrefixIpam):
+            job["reservations"] = reservations  # the plan's, where the stand-in draws the prefixes from
+            job["prefixScenario"] = (stack, net.name) == PREFIX_SCENARIO_NETWORK
         ipam = first.get("ipam") or {}
         if ipam.get("type") == "whereabouts":
             # Debian ships no whereabouts binary; host-local over the same range exercises the same plugin path.
@@ -118,6 +131,18 @@ def jobs_for(stack: str) -> list[dict]:
             job["substituted"] = "ipam: whereabouts -> host-local over the same range"
         jobs.append(job)
     return jobs
+
+
+def _reservations(cfg, plan) -> dict[str, list[list[str]]]:
+    """The subnet CIDR reservations the program registers, by multus subnet name: [[cidr, type], ...]."""
+    cidr_of = {r.id: r.inputs.get("cidrBlock") for r in plan.registrations if r.type == "aws:ec2/subnet:Subnet"}
+    name_of = {str(s.cidr): s.name for s in cfg.multus_subnets}
+    out: dict[str, list[list[str]]] = {}
+    for r in plan.registrations:
+        if r.type == RESERVATION:
+            name = name_of[cidr_of[r.inputs["subnetId"]]]
+            out.setdefault(name, []).append([r.inputs["cidrBlock"], r.inputs["reservationType"]])
+    return out
 
 
 def _children_cpu() -> float:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import sys
 
 import pytest
 
 from tests.conformance.harness import jobs_for, missing_tools, run_in_uml
 from tests.conftest import IN_CI
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.vm  # ordered first (tests/conftest.py); one file, so one xdist worker and one VM boot
 
-STACKS = ("dev", "prod", "static-l3")
+STACKS = ("dev", "prod", "static-l3", "prefix")
+PREFIX_NETWORK = ("prefix", "default/bulk")
+AGENT_SOURCE = (ROOT / "components" / "core" / "assets" / "eks-multus-eni-agent").read_text()
+
+
+def agent_constant(name: str) -> int:
+    """A module-level integer of the node agent (LOW_WATER, ERR_NO_ADDRESS): the test follows the agent."""
+    return int(re.search(rf"^{name} = (\d+)$", AGENT_SOURCE, re.M).group(1))
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +199,91 @@ def test_a_refused_create_leaves_nothing_in_ec2_and_says_why(report):
     assert refused["status"]["ready"] is False and "UnauthorizedOperation" in refused["status"]["reason"]
     assert refused["leftInEc2"] == [] and refused["attached"] == []
     assert refused["console"], "the reason goes to stdout, which the unit sends to the console"
+
+
+def _prefix(report) -> dict:
+    e = report[PREFIX_NETWORK]
+    assert e.get("error") is None, e.get("error")
+    return e["prefix"]
+
+
+def test_prefix_mode_gives_each_nodes_eni_its_prefixes_from_the_reservation_at_agent_start(report):
+    """Each node's agent assigns prefixCount /28 prefixes to its master ENI in one AssignPrivateIpAddresses call
+    with Ipv4PrefixCount (EC2 user guide, "Assign prefixes to network interfaces": prefixes are /28 for IPv4),
+    taken from the subnet's `prefix` CIDR reservation (VPC user guide, "Subnet CIDR reservations": with a
+    `prefix` reservation, EC2 assigns prefixes from it). The two nodes' ENIs share the subnet; their prefixes
+    do not overlap, so no address can be handed out on both nodes."""
+    p = _prefix(report)
+    reservation = ipaddress.ip_network(p["reservation"])
+    assert p["reservation"] == "100.64.4.0/22" and p["prefixCount"] == 3  # tests/stacks/Pulumi.prefix.yaml as planned
+    assert p["nodeBBoot"] == {"rc": 0, "ready": True}
+    for node in ("a", "b"):
+        start = p["atStart"][node]
+        blocks = [ipaddress.ip_network(b) for b in start["prefixes"]]
+        assert len(blocks) == p["prefixCount"] and all(b.prefixlen == 28 for b in blocks), start
+        assert all(b.subnet_of(reservation) for b in blocks), start
+        assert start["agentPrefixes"] == start["prefixes"], "the agent's state and EC2 agree"
+        assert start["writes"] == [{"action": "AssignPrivateIpAddresses", "prefixCount": 3, "addresses": 0, "outcome": "ok"}]
+    assert not set(p["atStart"]["a"]["prefixes"]) & set(p["atStart"]["b"]["prefixes"])
+
+
+def test_prefix_mode_pods_get_their_own_nodes_prefix_addresses_with_no_ec2_call(report):
+    """ipvlan runs eks-multus-eni-prefix as its IPAM exactly as the rendered NAD config names it; every pod's
+    address lies in its own node's prefixes, none is on both nodes, pods ping, and across the pods' ADDs,
+    CHECK and DELs neither the stand-in (writes, calls naming the ENIs) nor the agents' own counters saw an
+    EC2 call: the addresses are never assigned one by one (no secondary addresses on the ENIs)."""
+    p = _prefix(report)
+    assert report[PREFIX_NETWORK]["ok"] and report[PREFIX_NETWORK]["ping"]  # the generic flow on the same network
+    addresses = []
+    for pod, add in p["adds"].items():
+        assert add["rc"] == 0, (pod, add)
+        own = [ipaddress.ip_network(b) for b in p["atStart"][add["node"]]["prefixes"]]
+        assert any(ipaddress.ip_address(add["address"]) in b for b in own), (pod, add, own)
+        addresses.append(add["address"])
+    assert len(addresses) == 4 and len(set(addresses)) == 4
+    assert p["ping"] == {"a": True, "b": True}
+    window = p["podWindow"]
+    assert window["standinWrites"] == [] and window["standinCallsNamingTheEnis"] == []
+    assert window["agentCallsAfter"] == window["agentCallsBefore"]
+    assert p["secondaryAddressesOnEnis"] == {"a": [], "b": []}
+
+
+def test_prefix_mode_del_frees_the_address_is_idempotent_and_check_passes_on_a_live_pod(report):
+    """CNI spec (SPEC.md, "DEL"): a repeated DEL, with the resources already gone, still succeeds; "CHECK":
+    the plugin confirms a live container's network as ADD left it, and errors once it is gone. The freed
+    address is handed out again to the next ADD."""
+    p = _prefix(report)
+    assert p["checkLive"] is True
+    assert p["delTwice"] == [0, 0] and p["freedNotHeld"]
+    assert p["checkAfterDel"] != 0, "CHECK cannot pass for a container whose address was released"
+    assert p["reAdd"]["rc"] == 0 and p["reAdd"]["address"] == p["reAdd"]["freed"]
+    assert p["nothingHeld"], "every pod's DEL released its address in the agents' state"
+
+
+def test_prefix_mode_grows_by_one_prefix_at_low_water_up_to_max_then_refuses_with_the_no_address_code(report):
+    """Filling node A: each time the free addresses are down to the agent's LOW_WATER, one
+    AssignPrivateIpAddresses call (Ipv4PrefixCount 1) adds a prefix, never above maxPrefixCount; at 9
+    prefixes the ENI holds 10 of an m5.large ENI's 10 IPv4 slots (primary + 9 prefixes; EC2 user guide:
+    prefixes count against the interface's IPv4 address limit). The ADD after the last address fails with
+    the agent's no-address code, makes no EC2 call, and the runtime's DEL cleans up (CNI spec, "Lifecycle")."""
+    p = _prefix(report)
+    low_water, most = agent_constant("LOW_WATER"), p["maxPrefixCount"]
+    fill = p["fill"]
+    assert most == 9 and fill["prefixesAtEnd"] == most and fill["inUseAtEnd"] == 16 * most
+    assert [(g["prefixesBefore"], g["prefixesAfter"]) for g in fill["growth"]] == [(n, n + 1) for n in range(3, most)]
+    for g in fill["growth"]:
+        assert g["freeBefore"] <= low_water, g
+        assert [(w["action"], w["prefixCount"], w["addresses"], w["outcome"]) for w in g["writes"]] == [
+            ("AssignPrivateIpAddresses", 1, 0, "ok")
+        ], g
+    assert fill["lowestFreeWithoutGrowth"] > low_water, "a prefix was due but not added"
+    no_address = agent_constant("ERR_NO_ADDRESS")
+    assert fill["refusal"]["ok"] is False and fill["refusal"]["code"] == no_address
+    reservation = ipaddress.ip_network(p["reservation"])
+    grown = [ipaddress.ip_network(b) for b in p["afterFill"]["a"]]
+    assert len(grown) == most and all(b.subnet_of(reservation) for b in grown)
+    assert p["afterFill"]["b"] == p["atStart"]["b"]["prefixes"], "node B is untouched by node A's growth"
+    assert not set(p["afterFill"]["a"]) & set(p["afterFill"]["b"])
+    full = p["fullAdd"]
+    assert full["rc"] != 0 and full["code"] == no_address and full["msg"], full
+    assert full["writes"] == [] and full["cleanupDelRc"] == 0 and full["linkGone"]

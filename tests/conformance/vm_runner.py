@@ -20,6 +20,7 @@ import glob
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +50,9 @@ AGENT_ATTEMPTS = 3
 """EC2 attempts per call in the VM's agents (the node default is 8)."""
 """Where the project's plugins (eks-multus-eni-ip) are: CNI_PATH searches it after Debian's."""
 NO_MANAGE = "node.k8s.amazonaws.com/no_manage"
+PREFIX_IPAM = "eks-multus-eni-prefix"
+PLUGIN_LINKS = "/run/eks-multus-cni"
+"""The relay under its IPAM name, a symlink as the user data's runcmd makes it (components/core/userdata.py)."""
 
 
 def progress(message: str) -> None:
@@ -74,11 +78,13 @@ def world_for(job: dict, index: int) -> dict:
         "zone": zone,
         "subnets": {"node": "10.0.0.0/24", **{i["subnet"]: i["cidr"] for i in job["interfaces"]}},
         "zones": {i["subnet"]: i["zone"] for i in job["interfaces"]},
-        # The scenario job's extra nodes: b (an address moves to it), c (its create is refused).
+        # The scenario job's extra nodes: b (an address moves to it), c (its create is refused); the prefix
+        # scenario's b (a second node drawing prefixes from the same reservation).
         "instances": {
             f"node{index}{suffix}": {"subnet": "node", "tags": tags, "instanceType": job["instanceType"]}
-            for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 1]
+            for suffix in ("", "b", "c")[: 3 if job.get("scenarios") else 2 if job.get("prefixScenario") else 1]
         },
+        "reservations": job.get("reservations", {}),
     }
 
 
@@ -149,6 +155,16 @@ class Ec2:
 
     def calls(self, action: str) -> int:
         return sum(1 for line in self.log() if line.startswith(action + " "))
+
+    def writes(self) -> list[dict]:
+        """The ENI-IP rules' writes as the stand-in recorded them (writes.jsonl: action, eni, counts, outcome)."""
+        path = os.path.join(EC2_CONTROL, "writes.jsonl")
+        return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
+
+    def prefixes(self, eni: str) -> list[str]:
+        """The /28 prefixes EC2 holds for the ENI (DescribeNetworkInterfaces `Ipv4Prefixes`)."""
+        found = self.client.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
+        return sorted(p["Ipv4Prefix"] for p in found.get("Ipv4Prefixes", []))
 
     def close(self) -> None:
         self.proc.terminate()
@@ -314,6 +330,7 @@ class Node:
             "graceSeconds": 3600,
             "batchWindowSeconds": 0.05,
             "maxAttempts": AGENT_ATTEMPTS,
+            **({"interfaces": self.job["agentInterfaces"]} if "agentInterfaces" in self.job else {}),
             **knobs,
         }
         with open(f"{self.agent_dir}/agent.json", "w") as fh:
@@ -326,6 +343,26 @@ class Node:
             if time.monotonic() > deadline or self.agent.poll() is not None:
                 raise RuntimeError(f"agent for {self.name} did not start: {_read(f'{self.agent_dir}/agent.log')}")
             time.sleep(0.05)
+        # Prefixes are assigned on the agent's start-up thread: wait for them, as pods wait for the node.
+        wanted = self.prefix_enis()
+        if wanted and not _wait(lambda: all(len(self.ask({"op": "stats"})["prefixes"].get(e, [])) >= n for e, n in wanted.items()), 60):
+            raise RuntimeError(f"agent for {self.name} assigned no prefixes to {wanted}: {_read(f'{self.agent_dir}/agent.log')}")
+
+    def prefix_enis(self) -> dict[str, int]:
+        """ENI id -> the prefix count the agent's config asks for at start (its `interfaces`)."""
+        index = {i["altname"]: i["deviceIndex"] for i in self.interfaces}
+        return {
+            self.enis[index[i["name"]]]: i["prefixCount"] for i in self.job.get("agentInterfaces", []) if index.get(i["name"]) in self.enis
+        }
+
+    def ask(self, request: dict) -> dict:
+        """One JSON request line to the agent's unix socket (root's, 0600), as the agent's docstring defines it."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(60)
+            conn.connect(f"{self.agent_dir}/agent.sock")
+            conn.sendall((json.dumps(request) + "\n").encode())
+            answer = conn.makefile("rb").readline()
+        return json.loads(answer)
 
     def kill_agent(self) -> None:
         """A crash: SIGKILL, no shutdown path runs (what the kernel's OOM killer or a node hiccup does)."""
@@ -446,7 +483,7 @@ def cni(node: Node, command: str, conf: dict, container: str, netns: str, ifname
     every plugin the cached result of the ADD. Returns the final process and
     each plugin's ADD output.
     """
-    plugin_dirs = f"{CNI_PATH}:{ASSETS}"
+    plugin_dirs = f"{CNI_PATH}:{ASSETS}:{PLUGIN_LINKS}"
     version = conf["cniVersion"]
     plugins = conf.get("plugins", [conf])
     order = list(reversed(plugins)) if command == "DEL" else plugins
@@ -571,6 +608,11 @@ def run_network(job: dict, index: int, script: str, ec2: Ec2, booted: dict, owne
         entry["secondDel"] = cni(node, "DEL", conf, f"ctr-{pods[0]}", pods[0], "net1", cached=results[0]["raw"])[0].returncode == 0
         if eni and job.get("scenarios"):
             entry["eniIp"]["scenarios"] = eni_scenarios(job, index, node, eni, ec2, script, nodes)
+        if job.get("prefixScenario"):
+            if owner != index:  # node b is an instance of this job's world
+                raise RuntimeError("the prefix scenario network must be the first of its node group")
+            progress(f"{node.name}: prefix mode on two nodes")
+            entry["prefix"] = prefix_scenarios(job, index, node, ec2, script, nodes)
         entry["ok"] = _ok(entry)
     except Exception as exc:
         entry["ok"] = False
@@ -684,6 +726,141 @@ def eni_scenarios(job: dict, index: int, node: Node, eni: str, ec2: Ec2, script:
     progress(f"{node.name}: lost DEL")
     out["lostDel"] = lost_del(index, node, eni, ec2, conf)
     return out
+
+
+def prefix_scenarios(job: dict, index: int, node: Node, ec2: Ec2, script: str, nodes: list[Node]) -> dict:
+    """Prefix mode on two nodes whose master ENIs share a subnet with a `prefix` CIDR reservation.
+
+    The agent assigns each ENI its prefixCount /28 prefixes at start (AssignPrivateIpAddresses with
+    Ipv4PrefixCount: EC2 user guide, "Assign prefixes to network interfaces"), drawn from the reservation
+    (VPC user guide, "Subnet CIDR reservations": a `prefix` reservation is where EC2 takes prefixes from).
+    Pods then get addresses out of their own node's prefixes through ipvlan's IPAM, eks-multus-eni-prefix,
+    with no EC2 call per ADD or DEL; a DEL frees the address and is idempotent, CHECK holds for a live pod
+    (CNI spec, "DEL" and "CHECK"). Filling the node grows the ENI by one prefix per call when the free
+    addresses fall to the agent's LOW_WATER, up to maxPrefixCount; past that an ADD fails with the agent's
+    no-address code.
+    """
+    conf = job["conf"]  # the rendered prefix network: one ipvlan conf whose IPAM is eks-multus-eni-prefix
+    ipam = conf["ipam"]
+    count, most = ipam["prefixCount"], ipam["maxPrefixCount"]
+    master = next(i for i in job["interfaces"] if conf["master"] in (i["altname"], i["kernel"]))
+    reservation = next(c for c, kind in job["reservations"][master["subnet"]] if kind == "prefix")
+    out: dict = {"reservation": reservation, "prefixCount": count, "maxPrefixCount": most}
+    node_b = Node(f"node{index}b", job, ec2, ec2.worlds[f"job{index}"])
+    nodes.append(node_b)
+    boot_b = node_b.start(script)
+    out["nodeBBoot"] = {"rc": boot_b["rc"], "ready": (boot_b["status"] or {}).get("ready") is True}
+    enis = {"a": node.enis[master["deviceIndex"]], "b": node_b.enis[master["deviceIndex"]]}
+    on_node = {"a": node, "b": node_b}
+    held = {k: ec2.prefixes(e) for k, e in enis.items()}
+    out["atStart"] = {
+        k: {
+            "eni": enis[k],
+            "prefixes": held[k],
+            "agentPrefixes": on_node[k].ask({"op": "stats"})["prefixes"].get(enis[k], []),
+            "writes": [{x: w[x] for x in ("action", "prefixCount", "addresses", "outcome")} for w in ec2.writes() if w["eni"] == enis[k]],
+        }
+        for k in enis
+    }
+    pods = {"a": [f"pa{index}1", f"pa{index}2"], "b": [f"pb{index}1", f"pb{index}2"]}
+    extra = f"pa{index}3"
+    every = [*pods["a"], *pods["b"], extra]
+    for pod in every:
+        sh("ip", "netns", "add", pod)
+    results: dict = {}
+    cached: dict = {}
+    live, freed = pods["a"][1], pods["a"][0]
+    try:
+        # The pods' window: every EC2 call about either ENI (writes and describes) and the agents' own counters.
+        writes, lines = len(ec2.writes()), len(ec2.raw_log())
+        agent_calls = {k: on_node[k].ask({"op": "stats"})["ec2Calls"] for k in enis}
+        for k, names in pods.items():
+            for pod in names:
+                done, _ = cni(on_node[k], "ADD", conf, f"ctr-{pod}", pod, "net1")
+                results[pod] = (k, done)
+        out["adds"] = {pod: {"node": k, "rc": d.returncode, "address": _first_ip(d)} for pod, (k, d) in results.items()}
+        out["ping"] = {}
+        for k, (source, target) in pods.items():  # pod to pod on one node, as run_network pings
+            ping = ("ping", "-c", "2", "-i", "0.2", "-W", "2", str(out["adds"][target]["address"]))
+            out["ping"][k] = sh("ip", "netns", "exec", source, *ping, check=False).returncode == 0
+        cached.update({pod: json.loads(d.stdout) for pod, (_, d) in results.items() if d.returncode == 0})
+        out["checkLive"] = cni(node, "CHECK", conf, f"ctr-{live}", live, "net1", cached=cached.get(live))[0].returncode == 0
+        dels = [cni(node, "DEL", conf, f"ctr-{freed}", freed, "net1", cached=cached.get(freed))[0].returncode for _ in range(2)]
+        out["delTwice"] = dels
+        out["freedNotHeld"] = f"ctr-{freed}" not in node.state()
+        out["checkAfterDel"] = cni(node, "CHECK", conf, f"ctr-{freed}", freed, "net1", cached=cached.get(freed))[0].returncode
+        again, _ = cni(node, "ADD", conf, f"ctr-{extra}", extra, "net1")
+        results[extra] = ("a", again)
+        cached[extra] = json.loads(again.stdout) if again.returncode == 0 else None
+        out["reAdd"] = {"rc": again.returncode, "address": _first_ip(again), "freed": out["adds"][freed]["address"]}
+        out["podWindow"] = {
+            "standinWrites": ec2.writes()[writes:],
+            "standinCallsNamingTheEnis": [line for line in ec2.raw_log()[lines:] if any(e in line for e in enis.values())],
+            "agentCallsBefore": agent_calls,
+            "agentCallsAfter": {k: on_node[k].ask({"op": "stats"})["ec2Calls"] for k in enis},
+        }
+        out["secondaryAddressesOnEnis"] = {k: sorted(ec2.addresses(e)) for k, e in enis.items()}
+        out["fill"] = _fill_prefixes(node, enis["a"], ec2, conf, f"/run/netns/{live}", count, most)
+        out["afterFill"] = {k: ec2.prefixes(e) for k, e in enis.items()}
+        # One ADD more through ipvlan, as the runtime makes it, on the full node.
+        writes = len(ec2.writes())
+        full = f"pa{index}4"
+        sh("ip", "netns", "add", full)
+        every.append(full)
+        done, _ = cni(node, "ADD", conf, f"ctr-{full}", full, "net1")
+        error = json.loads(done.stdout) if done.stdout.strip() else {}
+        cleanup = cni(node, "DEL", conf, f"ctr-{full}", full, "net1")[0].returncode  # the runtime's DEL after a failed ADD
+        out["fullAdd"] = {
+            "rc": done.returncode,
+            "code": error.get("code"),
+            "msg": error.get("msg"),
+            "writes": ec2.writes()[writes:],
+            "cleanupDelRc": cleanup,
+            "linkGone": sh("ip", "-n", full, "link", "show", "dev", "net1", check=False).returncode != 0,
+        }
+    finally:
+        for container in [c for c in node.state() if c.startswith("fill-")]:
+            node.ask({"op": "release", "containerID": container, "ifname": "net1"})
+        for pod, (k, _) in results.items():
+            if pod != freed:
+                cni(on_node[k], "DEL", conf, f"ctr-{pod}", pod, "net1", cached=cached.get(pod))
+        for pod in every:
+            sh("ip", "netns", "del", pod, check=False)
+    out["nothingHeld"] = not node.state() and not node_b.state()
+    return out
+
+
+def _fill_prefixes(node: Node, eni: str, ec2: Ec2, conf: dict, netns: str, count: int, most: int) -> dict:
+    """Allocations (the request the IPAM relay sends for an ADD, straight to the agent) until it says no more.
+
+    Per allocation: the free addresses before it (16 per prefix held, minus those in use), and whether the
+    ENI grew, by how many prefixes, in how many stand-in writes."""
+    stats = node.ask({"op": "stats"})
+    used = sum(1 for r in node.state().values() if r["eni"] == eni)
+    held = len(stats["prefixes"].get(eni, []))
+    growth, quiet_free, last = [], [], {}
+    for n in range(16 * 64):
+        writes = len(ec2.writes())
+        request = {"containerID": f"fill-{n}", "ifname": "net1", "netns": netns, "network": conf["name"], "master": conf["master"]}
+        last = node.ask({"op": "allocate", **request, "prefixCount": count, "maxPrefixCount": most})
+        after = len(node.ask({"op": "stats"})["prefixes"].get(eni, []))
+        added = ec2.writes()[writes:]
+        free = 16 * held - used
+        if after != held or added:
+            growth.append({"freeBefore": free, "prefixesBefore": held, "prefixesAfter": after, "writes": added})
+        elif held < most:
+            quiet_free.append(free)
+        if not last.get("ok"):
+            break
+        used, held = used + 1, after
+    return {
+        "allocated": n if not last.get("ok") else n + 1,
+        "inUseAtEnd": used,
+        "prefixesAtEnd": held,
+        "growth": growth,
+        "lowestFreeWithoutGrowth": min(quiet_free) if quiet_free else None,
+        "refusal": {k: last.get(k) for k in ("ok", "code", "msg")},
+    }
 
 
 def _wait(predicate, seconds: float) -> bool:
@@ -952,6 +1129,9 @@ def main() -> int:
         jobs = json.load(fh)
     started = time.monotonic()
     progress(f"{len(jobs)} jobs; starting the AWS CLI fork server and the EC2 stand-in")
+    os.makedirs(PLUGIN_LINKS, exist_ok=True)
+    if not os.path.lexists(os.path.join(PLUGIN_LINKS, PREFIX_IPAM)):
+        os.symlink(os.path.join(ASSETS, ENI_IP), os.path.join(PLUGIN_LINKS, PREFIX_IPAM))
     aws_cli = start_aws_cli()
     owners: dict[tuple[str, str], int] = {}
     for i, job in enumerate(jobs):
