@@ -231,8 +231,12 @@ def _element_is(r: RoutableNetwork) -> str:
     ns, name = r.network.namespace, r.network.name
     has_name = f"e.matches({_lit(_key('name') + chr(34) + name + chr(34))})"
     has_ns = f"e.matches({_lit(_key('namespace') + chr(34) + ns + chr(34))})"
-    no_ns = f"!e.matches({_lit(_key('namespace'))})"
-    return f"({has_name} && ({has_ns} || ({no_ns} && request.namespace == {_lit(ns)})))"
+    # Multus gives an element without a namespace, or with "", the pod's (parsePodNetworkAnnotation).
+    no_ns = f"(!e.matches({_lit(_key('namespace'))}) || e.matches({_lit(_key('namespace') + chr(34) + chr(34))}))"
+    # encoding/json decodes \u escapes in keys and values, which no pattern here sees through: an element
+    # with a backslash counts as every routable network (fail closed; plain names need no escapes).
+    escaped = f"e.contains({_lit(chr(92))})"
+    return f"({escaped} || ({has_name} && ({has_ns} || ({no_ns} && request.namespace == {_lit(ns)}))))"
 
 
 def policy_variables(cfg: StackConfig) -> list[dict[str, str]]:

@@ -133,7 +133,7 @@ def test_request_body_equals_botocores_ec2_serializer(action, call, kwargs):
     sent = {}
 
     class Capture(agent.Ec2):
-        def run(self, action_, params):
+        def run(self, action_, params, attempts=None):
             sent["body"] = agent.query_body(action_, params)
             return agent.ElementTree.fromstring("<r/>")
 
@@ -392,3 +392,39 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def test_what_is_retried_is_the_sdks_standard_retry_mode():
+    """botocore's standard retry mode (retries/standard.py, the AWS CLI v2 default) retries these throttling
+    codes and 429, and these transient codes and 500/502/503/504; the agent retries the same, nothing more."""
+    from botocore.retries import standard
+
+    assert set(standard.ThrottledRetryableChecker._THROTTLED_ERROR_CODES) == agent.THROTTLING_CODES
+    assert set(standard.TransientRetryableChecker._TRANSIENT_ERROR_CODES) == agent.TRANSIENT_CODES
+    statuses = set(standard.TransientRetryableChecker._TRANSIENT_STATUS_CODES) | set(
+        standard.ThrottlingStatusCodeChecker._THROTTLING_STATUS_CODES
+    )
+    assert statuses == agent.RETRY_STATUS
+    assert agent._ec2_error("AssignPrivateIpAddresses", 429, b"").code == agent.ERR_TRY_AGAIN_LATER
+    assert agent._ec2_error("AssignPrivateIpAddresses", 501, b"").code != agent.ERR_TRY_AGAIN_LATER
+
+
+def test_a_prefix_assign_whose_answer_was_lost_is_not_repeated():
+    """AssignPrivateIpAddresses takes no client token (EC2 API reference), so a retry after a lost answer
+    looks first: what EC2 applied counts, and only the shortfall is asked for again."""
+    applied = []
+
+    class Lossy(agent.Ec2):
+        def __init__(self):
+            self.max_attempts, self.calls = 4, {}
+
+        def run(self, action, params, attempts=None):
+            applied.append(dict(params)["Ipv4PrefixCount"])
+            raise agent.AgentError(agent.ERR_TRY_AGAIN_LATER, "EC2 endpoint closed the connection", ec2_code="ConnectionError")
+
+        def describe(self, eni):
+            return set(), ["100.64.4.0/28", "100.64.4.16/28"]  # the lost call did add one prefix
+
+    with mock.patch.object(agent.time, "sleep"):
+        got = Lossy().assign_prefixes("eni-1", 1, held=["100.64.4.0/28"])
+    assert got == ["100.64.4.16/28"] and applied == ["1"]

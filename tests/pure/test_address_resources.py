@@ -269,6 +269,8 @@ def prod_policy() -> dict:
         ),
         ('[{"name": "ipvlan-a", "portMappings": [{"hostPort": 8080, "containerPort": 80}]}]', 1),
         ('[{"name": "ipvlan-a", "namespace": "other"}]', 0),
+        # Multus v4.1.4 parsePodNetworkAnnotation: an empty namespace is the pod's
+        ('[{"name": "ipvlan-a", "namespace": ""}]', 1),
         ('[{"namespace": "default", "name": "direct"}]', 0),
     ],
 )
@@ -283,6 +285,15 @@ def test_the_pod_must_ask_for_each_attachment(prod_policy, annotation, need):
     assert admit(prod_policy, _pod(annotation, {R: str(need)})) is None
     # any container may carry it; the scheduler sums the containers' requests
     assert admit(prod_policy, _pod(annotation, {"cpu": "10m"}, {R: str(need)})) is None
+
+
+def test_an_escaped_element_cannot_slip_past(prod_policy):
+    """Go's encoding/json (what Multus unmarshals the annotation with) decodes \\u escapes, so
+    "ipvl\\u0061n-a" is ipvlan-a to Multus; no pattern sees through that, so such an element counts as
+    every routable network and the pod must ask for them all."""
+    escaped = '[{"name": "ipvl\\u0061n-a"}]'
+    assert admit(prod_policy, _pod(escaped)) is not None
+    assert admit(prod_policy, _pod(escaped, {R: "1"})) is not None  # one pool asked for, another not
 
 
 def test_each_pool_is_asked_for_on_its_own(prod_policy):
