@@ -313,7 +313,7 @@ def policy_validations(cfg: StackConfig, action: str) -> list[dict[str, str]]:
 
 def pod_policy_objects(cfg: StackConfig) -> list[dict]:
     """A policy per action (Deny for `require`, Warn for `warn`) with its binding; none without routable networks."""
-    from .manifests import _meta
+    from .manifests import policy_with_binding  # manifests imports this module's names
 
     out: list[dict] = []
     for action, suffix, binding_action in (("require", "", "Deny"), ("warn", "-warn", "Warn")):
@@ -335,20 +335,7 @@ def pod_policy_objects(cfg: StackConfig) -> list[dict]:
             "variables": policy_variables(cfg),
             "validations": validations,
         }
-        out += [
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "ValidatingAdmissionPolicy",
-                "metadata": _meta(name, namespace=None),
-                "spec": spec,
-            },
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "ValidatingAdmissionPolicyBinding",
-                "metadata": _meta(name, namespace=None),
-                "spec": {"policyName": name, "validationActions": [binding_action]},
-            },
-        ]
+        out += policy_with_binding(name, spec, binding_action)
     return out
 
 

@@ -826,6 +826,11 @@ def _policy(name: str, resource: str, operation: str, variables: list[Obj], vali
     if variables:
         spec["variables"] = variables
     spec["validations"] = validations
+    return policy_with_binding(name, spec, "Deny")
+
+
+def policy_with_binding(name: str, spec: Obj, action: str) -> list[Obj]:
+    """A cluster-wide ValidatingAdmissionPolicy and the binding that enforces it with `action` (Deny or Warn)."""
     return [
         {
             "apiVersion": "admissionregistration.k8s.io/v1",
@@ -837,7 +842,7 @@ def _policy(name: str, resource: str, operation: str, variables: list[Obj], vali
             "apiVersion": "admissionregistration.k8s.io/v1",
             "kind": "ValidatingAdmissionPolicyBinding",
             "metadata": _meta(name, namespace=None),
-            "spec": {"policyName": name, "validationActions": ["Deny"]},
+            "spec": {"policyName": name, "validationActions": [action]},
         },
     ]
 

@@ -887,6 +887,31 @@ def _concurrently(node: Node, command: str, conf: dict, pods: list[str], cached:
     return done
 
 
+def _kill_mid_batch(node: Node, ec2: Ec2, conf: dict, pods: list[str], command: str, action: str, phase: str, cached=None):
+    """Concurrent `command`s for `pods` while EC2 throttles `action`; the agent is SIGKILLed once every record is
+    persisted in `phase` and an attempt reached EC2. Returns the CNI results, whether the batch was in flight at
+    the kill, and whether every record was still in `phase` after the crash."""
+    node.stop_agent()
+    node.start_agent(maxAttempts=10_000)
+    before = ec2.calls(action)
+    ec2.switch("throttle", "1000000")
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(_concurrently(node, command, conf, pods, cached)))
+    worker.start()
+    ids = [f"ctr-{p}" for p in pods]
+
+    def in_phase() -> bool:
+        state = node.state()
+        return all(state.get(c, {}).get("phase") == phase for c in ids)
+
+    inflight = _wait(lambda: in_phase() and ec2.calls(action) > before, 120)
+    progress(f"{node.name}: {action} batch in flight: {inflight}; killing the agent")
+    node.kill_agent()
+    worker.join()
+    ec2.switch("throttle", None)
+    return done, inflight, in_phase()
+
+
 def restart_mid_batch(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) -> dict:
     """The agent killed while a batch is at EC2 (assigns, then unassigns): nothing lost, nothing leaked.
 
@@ -904,30 +929,13 @@ def restart_mid_batch(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) ->
     try:
         kept, _ = cni(node, "ADD", conf, f"ctr-{keep}", keep, "net1")
         kept_ip = _first_ip(kept)
-        # Assigns: the batch in flight at EC2 when the agent dies.
-        node.stop_agent()
-        node.start_agent(maxAttempts=10_000)
-        before = ec2.calls("AssignPrivateIpAddresses")
-        ec2.switch("throttle", "1000000")
-        adds: dict = {}
-        adder = threading.Thread(target=lambda: adds.update(_concurrently(node, "ADD", conf, pods)))
-        adder.start()
         ids = [f"ctr-{p}" for p in pods]
-        inflight = _wait(
-            lambda: (
-                all(node.state().get(c, {}).get("phase") == "assigning" for c in ids) and ec2.calls("AssignPrivateIpAddresses") > before
-            ),
-            120,
-        )
-        progress(f"{node.name}: assign batch in flight: {inflight}; killing the agent")
-        node.kill_agent()
-        adder.join()
-        ec2.switch("throttle", None)
-        state = node.state()
+        # Assigns: the batch in flight at EC2 when the agent dies.
+        adds, inflight, recorded = _kill_mid_batch(node, ec2, conf, pods, "ADD", "AssignPrivateIpAddresses", "assigning")
         out["assign"] = {
             "inFlightAtKill": inflight,
             "addsFailed": all(adds[p][0].returncode != 0 for p in pods),
-            "recordedAtCrash": all(state.get(c, {}).get("phase") == "assigning" for c in ids),
+            "recordedAtCrash": recorded,
         }
         # Each failed ADD's address, from its IPAM step (the runtime has no result to cache).
         addresses = {p: (adds[p][1][0]["ips"][0]["address"].split("/")[0] if adds[p][1] else None) for p in pods}
@@ -941,28 +949,11 @@ def restart_mid_batch(index: int, node: Node, eni: str, ec2: Ec2, conf: dict) ->
         )
         cached = {p: adds[p][1][0] for p in pods if adds[p][1]}
         # Unassigns: the DELs' batch in flight when the agent dies.
-        node.stop_agent()
-        node.start_agent(maxAttempts=10_000)
-        before = ec2.calls("UnassignPrivateIpAddresses")
-        ec2.switch("throttle", "1000000")
-        dels: dict = {}
-        deleter = threading.Thread(target=lambda: dels.update(_concurrently(node, "DEL", conf, pods, cached)))
-        deleter.start()
-        inflight = _wait(
-            lambda: (
-                all(node.state().get(c, {}).get("phase") == "releasing" for c in ids) and ec2.calls("UnassignPrivateIpAddresses") > before
-            ),
-            120,
-        )
-        progress(f"{node.name}: unassign batch in flight: {inflight}; killing the agent")
-        node.kill_agent()
-        deleter.join()
-        ec2.switch("throttle", None)
-        state = node.state()
+        dels, inflight, recorded = _kill_mid_batch(node, ec2, conf, pods, "DEL", "UnassignPrivateIpAddresses", "releasing", cached)
         out["unassign"] = {
             "inFlightAtKill": inflight,
             "delsFailed": all(dels[p][0].returncode != 0 for p in pods),
-            "recordedAtCrash": all(state.get(c, {}).get("phase") == "releasing" for c in ids),
+            "recordedAtCrash": recorded,
         }
         node.start_agent()
         finished = _wait(lambda: not any(c in node.state() for c in ids), 60)

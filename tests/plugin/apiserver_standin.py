@@ -226,7 +226,8 @@ class ApiServer:
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized", "Unauthorized")
         parts = path.split("?")[0].strip("/").split("/")
-        if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 4:
+        # /api/v1/nodes/<name> and its status subresource /api/v1/nodes/<name>/status
+        if parts[:3] == ["api", "v1", "nodes"] and (len(parts) == 4 or (len(parts) == 5 and parts[4] == "status")):
             name = parts[3]
             node = self.nodes.get(name)
             if node is None:
@@ -234,17 +235,7 @@ class ApiServer:
             if method == "GET":
                 return 200, copy.deepcopy(node)
             if method == "PATCH":
-                return self._patch(name, node, headers.get("content-type", ""), body)
-            return 405, _status(405, "MethodNotAllowed", f"{method} is not supported here")
-        if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 5 and parts[4] == "status":
-            name = parts[3]
-            node = self.nodes.get(name)
-            if node is None:
-                return 404, _status(404, "NotFound", f'nodes "{name}" not found')
-            if method == "GET":
-                return 200, copy.deepcopy(node)
-            if method == "PATCH":
-                return self._patch(name, node, headers.get("content-type", ""), body, subresource="status")
+                return self._patch(name, node, headers.get("content-type", ""), body, subresource=parts[4] if len(parts) == 5 else "")
             return 405, _status(405, "MethodNotAllowed", f"{method} is not supported here")
         if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 5 and parts[4] == "events" and method == "POST":
             event = copy.deepcopy(body)

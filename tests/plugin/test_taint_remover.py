@@ -8,6 +8,7 @@ patches the way kube-apiserver does and records every request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,16 +97,18 @@ class Node:
         self.multus_writes_config()
 
 
-@pytest.fixture
-def world(tmp_path):
-    node = Node(tmp_path / "node")
-    ca, cert, key = write_tls_files(tmp_path / "tls")
+@contextlib.contextmanager
+def remover_world(folder: Path, nodes: list[dict], **extra_env: str):
+    """A node (service account, sysfs, status files), the API server stand-in over TLS holding `nodes`, and the
+    environment the remover's pod gives it."""
+    node = Node(folder / "node")
+    ca, cert, key = write_tls_files(folder / "tls")
     (node.sa / "ca.crt").write_bytes(ca.read_bytes())
     (node.sa / "token").write_text(TOKEN + "\n")
     (node.sa / "namespace").write_text("kube-system")
     api = ApiServer(token=TOKEN)
-    api.add_node(_node(NODE, [DEDICATED, OURS]))
-    api.add_node(_node(OTHER, [OURS]))
+    for item in nodes:
+        api.add_node(item)
     server = serve(api, cert, key)
     env = {
         "PATH": os.environ["PATH"],
@@ -116,10 +119,19 @@ def world(tmp_path):
         "EKS_MULTUS_SYSFS_NET": str(node.sysfs),
         "EKS_MULTUS_STATUS_FILE": str(node.status),
         "EKS_MULTUS_MULTUS_CONFIG": str(node.multus),
+        **extra_env,
     }
-    yield node, api, env
-    server.shutdown()
-    server.server_close()
+    try:
+        yield node, api, env
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def world(tmp_path):
+    with remover_world(tmp_path, [_node(NODE, [DEDICATED, OURS]), _node(OTHER, [OURS])]) as made:
+        yield made
 
 
 def once(env: dict) -> subprocess.CompletedProcess:

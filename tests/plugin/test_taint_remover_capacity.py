@@ -11,7 +11,6 @@ requests do not fit any node's allocatable stays Pending), not ours to simulate.
 from __future__ import annotations
 
 import copy
-import os
 import signal
 import subprocess
 import sys
@@ -22,8 +21,8 @@ import pytest
 
 from components.core.address_resources import capacity_config
 from tests.helpers import load
-from tests.plugin.apiserver_standin import ApiServer, serve, write_tls_files
-from tests.plugin.test_taint_remover import NODE, OTHER, OURS, PROGRAM, TOKEN, Node, _node
+from tests.plugin.apiserver_standin import ApiServer
+from tests.plugin.test_taint_remover import NODE, OTHER, OURS, PROGRAM, TOKEN, _node, once, remover_world
 
 R = "addresses.eks-multus.io/ens6"
 NATIVE = {"cpu": "2", "memory": "7869740Ki", "pods": "20", "ephemeral-storage": "20959212Ki", "hugepages-2Mi": "0"}
@@ -41,36 +40,13 @@ def _labelled(name: str, group: str | None) -> dict:
 
 @pytest.fixture
 def world(tmp_path):
-    node = Node(tmp_path / "node")
-    ca, cert, key = write_tls_files(tmp_path / "tls")
-    (node.sa / "ca.crt").write_bytes(ca.read_bytes())
-    (node.sa / "token").write_text(TOKEN + "\n")
     capacity = tmp_path / "capacity" / "capacity.json"
     capacity.parent.mkdir()
     capacity.write_text(capacity_config(load("dev")))
-    api = ApiServer(token=TOKEN)
-    api.add_node(_labelled(NODE, "multus-a"))
-    api.add_node(_labelled(OTHER, "multus-a"))
-    server = serve(api, cert, key)
-    env = {
-        "PATH": os.environ["PATH"],
-        "NODE_NAME": NODE,
-        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
-        "KUBERNETES_SERVICE_PORT": str(server.server_address[1]),
-        "EKS_MULTUS_SERVICE_ACCOUNT_DIR": str(node.sa),
-        "EKS_MULTUS_SYSFS_NET": str(node.sysfs),
-        "EKS_MULTUS_STATUS_FILE": str(node.status),
-        "EKS_MULTUS_MULTUS_CONFIG": str(node.multus),
-        "EKS_MULTUS_CAPACITY_FILE": str(capacity),
-    }
-    node.all_ready()
-    yield node, api, env, capacity
-    server.shutdown()
-    server.server_close()
-
-
-def once(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PROGRAM), "--once"], env=env, capture_output=True, text=True, timeout=60)
+    nodes = [_labelled(NODE, "multus-a"), _labelled(OTHER, "multus-a")]
+    with remover_world(tmp_path, nodes, EKS_MULTUS_CAPACITY_FILE=str(capacity)) as (node, api, env):
+        node.all_ready()
+        yield node, api, env, capacity
 
 
 def status(api: ApiServer, name: str = NODE) -> dict:
