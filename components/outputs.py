@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pulumi
 
-from .core.address_resources import address_resource
+from .core.address_resources import NETWORKS_ANNOTATION, address_resource
 from .core.model import StackConfig
 from .core.scheduling import network_tolerations
 from .core.userdata import network_node_selector
 from .platform import MultusPlatform
-
-NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 
 
 def export_outputs(cfg: StackConfig, platform: MultusPlatform) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -59,3 +60,10 @@ def planned_with(name: str, mutate: Callable[[dict[str, Any]], None]):
     flat = stack_flat(name)
     mutate(flat)
     return run_program(flat, name)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a stand-in, or one node's agent)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

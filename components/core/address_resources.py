@@ -44,6 +44,7 @@ from .errors import ConfigIssue
 from .limits import instance_limits
 from .model import PREFIX_ADDRESSES, EniPrefixIpam, HostDeviceNetwork, IpvlanNetwork, StackConfig
 from .topology import providers
+from .userdata import NODE_GROUP_LABEL
 
 DOMAIN = "eks-multus.io"
 PER_POD_PREFIX = f"addresses.{DOMAIN}"
@@ -55,7 +56,6 @@ CAPACITY_CONFIG = "eks-multus-address-capacity"
 """ConfigMap with the capacity per node group, mounted into the taint remover."""
 CAPACITY_KEY = "capacity.json"
 POLICY = "eks-multus-address-requests"
-NODE_GROUP_LABEL = f"{DOMAIN}/node-group"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")

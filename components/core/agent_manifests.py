@@ -35,7 +35,7 @@ AGENT_MEMORY = "128Mi"
 """make bench measures the agent's peak at 17 MiB with 50 pods at once; TLS and a large state file add a few."""
 
 AGENT_WAIVERS = {
-    "CKV_K8S_8": "no health endpoint: the plugin's CNI STATUS asks the agent over its socket and reports it",
+    "CKV_K8S_8": "no health endpoint: the plugin's CNI STATUS asks the agent over 127.0.0.1 and reports it",
     "CKV_K8S_9": "no health endpoint: pods that need the agent retry (CNI code 11) until it listens",
     "CKV_K8S_16": "privileged: chroots into the host to run on its Python 3.9 and see its netns paths, as Multus thick runs delegates",
     "CKV_K8S_19": "hostNetwork: the instance metadata service at hop limit 1, the host's links for the ENI MAC lookup, and the host's 127.0.0.1 where the plugins connect",

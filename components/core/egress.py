@@ -4,7 +4,7 @@ With `vpc.natGateways: none` on a created VPC the private subnets have no route 
 the internet. A node then reaches AWS only through VPC endpoints. The EKS user guide
 ("Deploy private clusters with limited internet access", awsdocs/amazon-eks-user-guide
 latest/ug/clusters/private-clusters.adoc) lists what a node and its pods need:
-ec2 (the EKS AMI names the node through EC2; our boot step and ENI-IP plugin call it),
+ec2 (the EKS AMI names the node through EC2; our boot step and node agent call it),
 ecr.api + ecr.dkr + the s3 gateway (image pulls; ECR serves layers from S3), and eks-auth
 (Pod Identity, which the VPC CNI's own role uses); nodes register through the cluster's
 private endpoint, so that must be on. sts (IRSA) and eks are in the same guide's table of

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from . import images
-from .address_resources import CAPACITY_CONFIG, CAPACITY_KEY, OUR_RESOURCE_PATTERN
+from .address_resources import CAPACITY_CONFIG, CAPACITY_KEY, OUR_RESOURCE_PATTERN, _lit
 from .cni import nad_config, to_spec_config
 from .hardening import pod_security_context, privileged, restricted, root_without_privilege, waive
 from .model import AGENT_PORT, HostDeviceNetwork, IpvlanNetwork, StackConfig, WhereaboutsIpam
@@ -742,8 +742,7 @@ NODE_SPEC_FIELDS = ("podCIDR", "podCIDRs", "providerID", "unschedulable", "confi
 """Every NodeSpec field but `taints` (k8s.io/api core/v1 NodeSpec)."""
 
 
-def _cel(text: str) -> str:
-    return f"'{text}'"
+_cel = _lit  # one CEL string literal (escaping) for every policy
 
 
 def _unchanged(path: str, fld: str) -> str:

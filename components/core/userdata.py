@@ -25,6 +25,8 @@ from .yamltext import dump_yaml
 
 BOUNDARY = "==EKS-MULTUS-BOUNDARY=="
 LABEL_PREFIX = "eks-multus.io"
+NODE_GROUP_LABEL = f"{LABEL_PREFIX}/node-group"
+"""Names a multus node's node group (the taint remover reads its capacity by it)."""
 SCRIPT_PATH = "/usr/local/sbin/eks-multus-interfaces"
 CONF_PATH = "/etc/eks-multus/interfaces.json"
 BOOT_PROGRAM = "eks-multus-interfaces"
@@ -131,7 +133,7 @@ def compressed(data: bytes) -> str:
 
 def node_labels(group: NodeGroup) -> dict[str, str]:
     """Labels that let workloads select nodes by the multus subnets they carry."""
-    labels = {f"{LABEL_PREFIX}/node-group": group.name}
+    labels = {NODE_GROUP_LABEL: group.name}
     if group.is_multus:
         labels[f"{LABEL_PREFIX}/multus"] = "true"
     for name in group.multus_interfaces:

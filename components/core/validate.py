@@ -104,8 +104,7 @@ def validate(cfg: StackConfig) -> list[ConfigIssue]:
         issues.extend(check(cfg))
     issues.extend(_tag_limits(cfg))
     # Prefix mode (issue 14 item 2).
-    for check in (eni_prefix_issues,):
-        issues.extend(check(cfg))
+    issues.extend(eni_prefix_issues(cfg))
     # Routable addresses as scheduling resources (issue 14 item 3).
     issues.extend(address_resource_issues(cfg))
     return issues

@@ -380,11 +380,10 @@ class Node:
             self.agent.terminate()
             self.agent.wait(timeout=10)
             self.agent = None
-            for leftover in ("agent.sock",):
-                try:
-                    os.unlink(f"{self.agent_dir}/{leftover}")
-                except FileNotFoundError:
-                    pass
+            try:
+                os.unlink(f"{self.agent_dir}/agent.sock")
+            except FileNotFoundError:
+                pass
 
     def stop_imds(self) -> None:
         if self.imds:
@@ -393,13 +392,13 @@ class Node:
             self.imds = None
 
     def env(self) -> dict[str, str]:
-        """What the node's programs get; the AWS settings reach only the AWS CLI."""
+        """What the node's programs get: the keys reach only the boot program's AWS CLI (the agent signs with the
+        IMDS stand-in's instance-profile credentials); the EC2 endpoint both."""
         return {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/tmp",
             "EKS_MULTUS_IMDS_ENDPOINT": f"http://127.0.0.1:{self.port}",
             "EKS_MULTUS_AWS_CLI": AWS_CLI,
-            "EKS_MULTUS_AGENT_SOCKET": f"{self.agent_dir}/agent.sock",
             "AWS_ENDPOINT_URL_EC2": f"http://10.250.{self.link}.1:{EC2_PORT}",
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",

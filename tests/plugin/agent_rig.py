@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 
 from tests.conformance.node_standin import credentials, imds_server
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 
 ASSETS = ROOT / "components" / "core" / "assets"
 AGENT = ASSETS / "eks-multus-eni-agent"
@@ -32,13 +32,6 @@ PLUGIN = ASSETS / "eks-multus-eni-ip"
 REGION = "ap-northeast-2"  # the stand-in's Region (tests/conformance/ec2_standin.py REGION)
 LO_MAC = "00:00:00:00:00:00"
 CLUSTER_TAGS = {"node.k8s.amazonaws.com/no_manage": "true", "kubernetes.io/cluster/eks-multus-test": "owned"}
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for a stand-in, or one node's agent)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Ec2Standin:

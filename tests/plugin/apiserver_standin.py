@@ -57,6 +57,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from components.core.address_resources import extended_resource_name_problem
+
 
 class PatchError(Exception):
     pass
@@ -309,9 +311,8 @@ class ApiServer:
 
 
 def is_extended_resource(name: str) -> bool:
-    """v1helper.IsExtendedResourceName for the names a node carries: a domain prefix outside kubernetes.io
-    (cpu, memory, pods, ephemeral-storage, hugepages-2Mi and attachable-volumes-* have none)."""
-    return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
+    """v1helper.IsExtendedResourceName (pkg/apis/core/v1/helper/helpers.go), as the project implements it."""
+    return extended_resource_name_problem(name) is None
 
 
 def _status(code: int, reason: str, message: str) -> dict:

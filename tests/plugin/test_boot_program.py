@@ -15,7 +15,6 @@ import base64
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from components.core.iam import GROUP_TAG, INSTANCE_TAG, NO_MANAGE_TAG
 from components.core.readiness import STATUS_FILE
 from components.core.userdata import ClusterInfo, MultusNetworkIds, render_user_data
 from tests.conformance.node_standin import Hotplug, imds_server, metadata
-from tests.helpers import ROOT, load
+from tests.helpers import ROOT, free_port, load
 
 REGION = "ap-northeast-2"
 CLUSTER = ClusterInfo("eks-multus-test", "https://EXAMPLE.eks.amazonaws.com", "Q0E=", "172.20.0.0/16")
@@ -59,12 +58,6 @@ else:
     sys.exit("fake ip: unsupported " + " ".join(args))
 json.dump(state, open(state_path, "w"))
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

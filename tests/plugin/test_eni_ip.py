@@ -218,26 +218,33 @@ def test_is_an_executable_for_the_node_s_interpreter(path, shebang):
     assert path.read_text().splitlines()[0] == shebang
 
 
-def test_the_relay_starts_no_process(tmp_path):
-    """Builtins only: the relay's one process execs nothing and forks nothing (strace -f)."""
+NO_PREV = {"cniVersion": "1.0.0", "name": "n", "master": "lo"}
+"""An ADD the agent itself refuses (code 7, no prevResult): a whole round trip, and no EC2 call."""
+
+
+def test_the_relay_starts_no_process(tmp_path, agent):
+    """Builtins only: the relay's one process execs nothing and forks nothing (strace -f), for a whole round
+    trip to the agent."""
     if shutil.which("strace") is None:
         pytest.skip("needs strace")
     trace = tmp_path / "trace"
-    conf = json.dumps({"cniVersion": "1.0.0", "name": "n", "master": "lo", "prevResult": PREV})
-    env = {"PATH": os.environ["PATH"], "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "net1", **NO_AGENT}
+    env = {"PATH": os.environ["PATH"], "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "net1", **agent}
     cmd = ["strace", "-f", "-qq", "-e", "trace=execve,fork,vfork,clone,clone3", "-o", str(trace), str(PLUGIN)]
-    subprocess.run(cmd, input=conf, capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(cmd, input=json.dumps(NO_PREV), capture_output=True, text=True, env=env, timeout=60)
+    out = json.loads(done.stdout)
+    assert done.returncode == 1 and out["code"] == 7 and "chain this plugin after ipvlan" in out["msg"], out  # the agent's answer
     calls = [line for line in trace.read_text().splitlines() if line.strip()]
     assert len(calls) == 1 and "execve(" in calls[0] and str(PLUGIN) in calls[0], calls
 
 
-def test_the_plugin_costs_milliseconds_not_an_aws_cli(tmp_path):
-    """No AWS CLI, no interpreter: one bash start and a socket round trip."""
+def test_the_plugin_costs_milliseconds_not_an_aws_cli(tmp_path, agent):
+    """No AWS CLI, no interpreter: one bash start and a socket round trip to the agent."""
     import time
 
     start = time.perf_counter()
     for _ in range(5):
-        run("ADD", {"cniVersion": "1.0.0", "name": "n", "master": "lo", "prevResult": PREV}, tmp_path)
+        rc, out, _ = run("ADD", NO_PREV, tmp_path, **agent)
+        assert rc == 1 and "chain this plugin after ipvlan" in out["msg"], out  # answered by the agent
     assert (time.perf_counter() - start) / 5 < 0.5
 
 

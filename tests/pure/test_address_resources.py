@@ -29,7 +29,7 @@ import pytest
 from components.core import address_resources as ar
 from components.core.manifests import taint_remover_policies
 from tests.conftest import IN_CI
-from tests.helpers import errors_of, load, ns
+from tests.helpers import ROOT, errors_of, load, ns
 
 celpy = pytest.importorskip("celpy") if not IN_CI else __import__("celpy")
 celtypes = celpy.celtypes
@@ -423,3 +423,19 @@ def test_every_other_status_or_metadata_change_is_denied(change, words):
 
 def test_another_nodes_status_is_denied():
     assert "only the node its pod runs on" in _by_remover(_node({R: "9"}), _node({}), node="ip-10-20-1-11.ap-northeast-2.compute.internal")
+
+
+def test_the_remover_s_own_defaults_are_the_core_s_names():
+    """The taint remover is a standalone node program, so it spells the capacity file's path, the node-group
+    label and the pattern of our resource names itself; they must be the ones the stack renders."""
+    from components.core.manifests import CAPACITY_DIR
+    from components.core.userdata import NODE_GROUP_LABEL
+
+    remover = (ROOT / "components/core/assets/eks-multus-taint-remover").read_text()
+
+    def constant(name: str) -> str:
+        return re.search(rf"^{name} = (?:re\.compile\()?r?\"([^\"]+)\"", remover, re.M).group(1)
+
+    assert constant("DEFAULT_CAPACITY_FILE") == f"{CAPACITY_DIR}/{ar.CAPACITY_KEY}"
+    assert constant("DEFAULT_NODE_GROUP_LABEL") == NODE_GROUP_LABEL
+    assert constant("OUR_RESOURCE") == ar.OUR_RESOURCE_PATTERN

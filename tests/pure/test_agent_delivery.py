@@ -44,7 +44,7 @@ def test_every_stack_with_eni_addresses_gets_the_agent_daemonset():
         pod = objs[1]["spec"]["template"]["spec"]
         assert pod["hostNetwork"] and pod["nodeSelector"] == {"eks-multus.io/multus": "true"}
         command = pod["containers"][0]["command"][-1]
-        assert "chroot /host" in command and "/usr/bin/python3" in command  # the host's Python 3.9 and AWS CLI
+        assert "chroot /host" in command and "/usr/bin/python3" in command  # the host's Python 3.9
         assert pod["containers"][0]["resources"]["limits"] == {"cpu": "500m", "memory": "128Mi"}
 
 
