@@ -83,7 +83,7 @@ def test_the_pod_tolerates_the_taints_of_the_nodes_that_carry_its_network():
 )
 def test_the_pod_asks_for_its_address_and_passes_the_platforms_policy(stack, network, resource):
     """The workload's pod against the very policy the platform's plan registers (CEL as in tests/pure)."""
-    policy_check = pytest.importorskip("tests.pure.test_address_resources")
+    policy_check = pytest.importorskip("tests.pure.test_address_resources")  # its admit(): tests/cel.py with a pod request
     outputs = dict(planned(stack).outputs, kubeconfig="k")
     ref = f"o/eks-multus/{stack}"
     flat = {"eks-multus-workload:platformStack": ref, **({"eks-multus-workload:network": network} if network else {})}

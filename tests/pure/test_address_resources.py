@@ -22,54 +22,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
 
 import pytest
 
 from components.core import address_resources as ar
 from components.core.manifests import taint_remover_policies
-from tests.conftest import IN_CI
+from tests.cel import refusal
 from tests.helpers import ROOT, errors_of, load, ns
-
-celpy = pytest.importorskip("celpy") if not IN_CI else __import__("celpy")
-celtypes = celpy.celtypes
-_LIMIT = sys.getrecursionlimit()
-_ENV = celpy.Environment()
-sys.setrecursionlimit(_LIMIT)  # see tests/pure/test_admission_policy.py
-
-
-def _split(s, sep):
-    return celtypes.ListType([celtypes.StringType(x) for x in str(s).split(str(sep))])
-
-
-def _trim(s):
-    return celtypes.StringType(str(s).strip())
-
-
-def _find_all(s, pattern):
-    return celtypes.ListType([celtypes.StringType(m.group(0)) for m in re.finditer(str(pattern), str(s))])
-
-
-def _sum(values):
-    total = celtypes.IntType(0)
-    for v in values:
-        total = total + v
-    return total
-
-
-KUBERNETES_LIBRARIES = {"split": _split, "trim": _trim, "findAll": _find_all, "sum": _sum}
-
-
-def _evaluate(expression: str, activation: dict):
-    return _ENV.program(_ENV.compile(expression), functions=KUBERNETES_LIBRARIES).evaluate(activation)
-
-
-def _holds(expression: str, activation: dict) -> bool:
-    try:
-        value = _evaluate(expression, activation)
-    except celpy.CELEvalError:
-        return False
-    return isinstance(value, celtypes.BoolType) and bool(value)
 
 
 def admit(policy: dict, obj: dict, old: dict | None = None, namespace: str = "default", extra: dict | None = None) -> str | None:
@@ -79,21 +38,7 @@ def admit(policy: dict, obj: dict, old: dict | None = None, namespace: str = "de
         "operation": "CREATE" if old is None else "UPDATE",
         "userInfo": {"username": "someone", **(extra or {})},
     }
-    activation = {"object": celpy.json_to_cel(obj), "oldObject": celpy.json_to_cel(old), "request": celpy.json_to_cel(request)}
-    spec = policy["spec"]
-    if not all(_holds(c["expression"], activation) for c in spec["matchConditions"]):
-        return None
-    variables = {}
-    for v in spec.get("variables", []):
-        activation["variables"] = celtypes.MapType(variables)
-        variables[celtypes.StringType(v["name"])] = _evaluate(v["expression"], activation)
-    activation["variables"] = celtypes.MapType(variables)
-    for check in spec["validations"]:
-        if not _holds(check["expression"], activation):
-            if "messageExpression" in check:
-                return str(_evaluate(check["messageExpression"], activation))
-            return check["message"]
-    return None
+    return refusal(policy, obj, old, request)
 
 
 def _policies(cfg) -> dict[str, tuple[dict, dict]]:
